@@ -1,0 +1,1 @@
+//! CEL for Palisade (placeholder).

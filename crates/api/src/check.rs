@@ -101,7 +101,11 @@ impl Checker {
     /// A checker for a resource living in `namespace` (used to default the namespace of
     /// same-namespace references); `None` for cluster-scoped resources.
     pub fn new(namespace: Option<String>) -> Self {
-        Checker { path: String::new(), namespace, findings: Vec::new() }
+        Checker {
+            path: String::new(),
+            namespace,
+            findings: Vec::new(),
+        }
     }
 
     /// The namespace of the resource being checked.
@@ -192,7 +196,11 @@ impl Checker {
         let path = self.sub_path(field);
         self.push(
             path,
-            Finding::Problem { severity: Severity::Error, message: message.into(), hint: hint.into() },
+            Finding::Problem {
+                severity: Severity::Error,
+                message: message.into(),
+                hint: hint.into(),
+            },
         );
     }
 
@@ -201,20 +209,36 @@ impl Checker {
         let path = self.sub_path(field);
         self.push(
             path,
-            Finding::Problem { severity: Severity::Warning, message: message.into(), hint: hint.into() },
+            Finding::Problem {
+                severity: Severity::Warning,
+                message: message.into(),
+                hint: hint.into(),
+            },
         );
     }
 
     /// Records a CEL expression held at `.field` (`""` = the current path).
     pub fn cel(&mut self, field: &str, source: &str) {
         let path = self.sub_path(field);
-        self.push(path, Finding::Program { kind: ProgramKind::Cel, source: source.to_string() });
+        self.push(
+            path,
+            Finding::Program {
+                kind: ProgramKind::Cel,
+                source: source.to_string(),
+            },
+        );
     }
 
     /// Records a regular expression held at `.field` (`""` = the current path).
     pub fn regex(&mut self, field: &str, pattern: &str) {
         let path = self.sub_path(field);
-        self.push(path, Finding::Program { kind: ProgramKind::Regex, source: pattern.to_string() });
+        self.push(
+            path,
+            Finding::Program {
+                kind: ProgramKind::Regex,
+                source: pattern.to_string(),
+            },
+        );
     }
 
     /// Records a reference held at `.field` to a resource of `kind`. A `None` namespace
@@ -232,11 +256,17 @@ impl Checker {
         let namespace = if cluster_scoped {
             None
         } else {
-            namespace.map(str::to_string).or_else(|| self.namespace.clone())
+            namespace
+                .map(str::to_string)
+                .or_else(|| self.namespace.clone())
         };
         self.push(
             path,
-            Finding::Reference(Reference { kind: kind.to_string(), namespace, name: name.to_string() }),
+            Finding::Reference(Reference {
+                kind: kind.to_string(),
+                namespace,
+                name: name.to_string(),
+            }),
         );
     }
 
@@ -252,7 +282,11 @@ impl Checker {
                 format!("set exactly one of: {}", names.join(", ")),
             ),
             _ => self.error(
-                format!("only one of {} may be set, found {}", names.join(", "), present.join(" and ")),
+                format!(
+                    "only one of {} may be set, found {}",
+                    names.join(", "),
+                    present.join(" and ")
+                ),
                 format!("keep exactly one of: {}", present.join(", ")),
             ),
         }

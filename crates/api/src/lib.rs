@@ -12,10 +12,11 @@ pub mod kinds;
 pub mod load;
 pub mod meta;
 pub mod snapshot;
+pub mod suggest;
 pub mod yaml;
 
-pub use check::{Check, Checker};
 pub use check::Severity;
+pub use check::{Check, Checker};
 pub use diag::Diagnostic;
 pub use kinds::{Kind, KindMeta, Resource};
-pub use meta::{ObjectMeta, Object};
+pub use meta::{Object, ObjectMeta};

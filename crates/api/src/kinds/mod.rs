@@ -55,7 +55,9 @@ impl KindMeta {
 }
 
 /// A typed resource kind.
-pub trait Kind: DeserializeOwned + Serialize + Check + Clone + Debug + Send + Sync + 'static {
+pub trait Kind:
+    DeserializeOwned + Serialize + Check + Clone + Debug + Send + Sync + 'static
+{
     /// The kind's static facts.
     const META: KindMeta;
     /// The object's metadata.
@@ -97,7 +99,8 @@ pub struct KindEntry {
     /// Static facts.
     pub meta: KindMeta,
     /// Parses one object of this kind from JSON, reporting the failing field path.
-    pub parse: fn(serde_json::Value) -> Result<Resource, serde_path_to_error::Error<serde_json::Error>>,
+    pub parse:
+        fn(serde_json::Value) -> Result<Resource, serde_path_to_error::Error<serde_json::Error>>,
 }
 
 impl Debug for KindEntry {
@@ -141,6 +144,13 @@ macro_rules! registry {
             pub fn check(&self, cx: &mut Checker) {
                 match self {
                     $(Resource::$variant(r) => r.check(cx)),+
+                }
+            }
+
+            /// The typed object, for downcasting with [`Resource::downcast`].
+            pub fn as_any(&self) -> &dyn std::any::Any {
+                match self {
+                    $(Resource::$variant(r) => r.as_ref()),+
                 }
             }
 
@@ -188,10 +198,31 @@ registry! {
     OidcProvider => palisade::OidcProvider,
 }
 
+impl Resource {
+    /// The typed object when this resource is of kind `K`.
+    pub fn downcast<K: Kind>(&self) -> Option<&K> {
+        self.as_any().downcast_ref::<K>()
+    }
+
+    /// Identifies this resource (kind, namespace, name).
+    pub fn key(&self) -> crate::diag::ResourceKey {
+        let meta = self.metadata();
+        crate::diag::ResourceKey {
+            kind: self.meta().kind.to_string(),
+            namespace: meta.namespace.clone(),
+            name: meta.name.clone(),
+        }
+    }
+}
+
 /// Finds the registry entry for an `apiVersion` and `kind`.
 pub fn lookup(api_version: &str, kind: &str) -> Option<&'static KindEntry> {
     KINDS.iter().find(|e| {
-        e.meta.kind == kind && e.meta.versions.iter().any(|v| e.meta.api_version(v) == api_version)
+        e.meta.kind == kind
+            && e.meta
+                .versions
+                .iter()
+                .any(|v| e.meta.api_version(v) == api_version)
     })
 }
 

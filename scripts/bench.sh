@@ -1,0 +1,275 @@
+#!/usr/bin/env bash
+# Plain-route benchmark: nginx serving a 1 KiB file, measured directly and
+# through Palisade, in one invocation, rounds interleaved, medians compared.
+#
+#   ./scripts/bench.sh
+#
+# Environment (all optional):
+#   DURATION=5s      wrk duration of one measured round
+#   CONNECTIONS=32   wrk connections        THREADS=1   wrk threads
+#   ROUNDS=3         measured rounds per target (direct and proxy alternate)
+#   WARMUP=2s        unmeasured warm-up run per target
+#   PALISADE_BIN=... use this binary instead of `cargo build --release -p palisade`
+#   DIRECT_ONLY=1    measure nginx alone (no Palisade)
+#   BENCH_KEEP=1     keep the temp dir (configs, logs, raw wrk output)
+#
+# Installs wrk and nginx from Debian when missing. Pins the servers to CPU 0
+# and wrk to CPU 1 with taskset when there are at least 2 CPUs.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+DURATION="${DURATION:-5s}"
+CONNECTIONS="${CONNECTIONS:-32}"
+THREADS="${THREADS:-1}"
+ROUNDS="${ROUNDS:-3}"
+WARMUP="${WARMUP:-2s}"
+DIRECT_ONLY="${DIRECT_ONLY:-0}"
+
+say() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# --- tools ---------------------------------------------------------------------
+NGINX="$(command -v nginx || true)"
+[ -z "$NGINX" ] && [ -x /usr/sbin/nginx ] && NGINX=/usr/sbin/nginx
+if ! command -v wrk >/dev/null || [ -z "$NGINX" ]; then
+    [ "$(id -u)" = 0 ] || die "wrk/nginx missing and not root: apt-get install wrk nginx"
+    say "installing wrk and nginx (apt)"
+    export DEBIAN_FRONTEND=noninteractive
+    # Keep the package from starting a system nginx service on port 80.
+    policy_added=0
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+        chmod +x /usr/sbin/policy-rc.d
+        policy_added=1
+    fi
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends wrk nginx >/dev/null
+    [ "$policy_added" = 1 ] && rm -f /usr/sbin/policy-rc.d
+    NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
+fi
+command -v curl >/dev/null || die "curl is required"
+command -v python3 >/dev/null || die "python3 is required (free ports)"
+
+SERVER_PIN=()
+CLIENT_PIN=()
+if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
+    SERVER_PIN=(taskset -c 0)
+    CLIENT_PIN=(taskset -c 1)
+fi
+
+# --- temp dir and cleanup ------------------------------------------------------
+TMP="$(mktemp -d /tmp/palisade-bench.XXXXXX)"
+chmod 755 "$TMP"
+NGINX_PID=""
+PALISADE_PID=""
+cleanup() {
+    local rc=$?
+    for pid in "$PALISADE_PID" "$NGINX_PID"; do
+        if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+            kill -TERM "$pid" 2>/dev/null || true
+            for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+            kill -KILL "$pid" 2>/dev/null || true
+            wait "$pid" 2>/dev/null || true
+        fi
+    done
+    if [ "${BENCH_KEEP:-0}" = 1 ]; then
+        say "kept $TMP"
+    else
+        rm -rf "$TMP"
+    fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+wait_http() { # url timeout_s pid logfile name
+    local url=$1 deadline=$((SECONDS + $2)) pid=$3 log=$4 name=$5
+    until curl -fsS -o /dev/null --max-time 1 "$url" 2>/dev/null; do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            echo "--- $name output ($log) ---" >&2; tail -n 50 "$log" >&2 || true
+            die "$name exited before $url answered"
+        fi
+        if [ "$SECONDS" -ge "$deadline" ]; then
+            echo "--- $name output ($log) ---" >&2; tail -n 50 "$log" >&2 || true
+            die "$name: no 2xx from $url within $2 s"
+        fi
+        sleep 0.1
+    done
+}
+
+rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+hwm_kb() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
+
+# --- nginx -------------------------------------------------------------------
+NGINX_PORT="$(free_port)"
+mkdir -p "$TMP/www" "$TMP/nginx"
+chmod 755 "$TMP/www"
+head -c 1024 /dev/zero | tr '\0' 'p' >"$TMP/www/1k.txt"
+chmod 644 "$TMP/www/1k.txt"
+cat >"$TMP/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+pid $TMP/nginx/nginx.pid;
+error_log $TMP/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    keepalive_requests 1000000;
+    client_body_temp_path $TMP/nginx/body;
+    proxy_temp_path $TMP/nginx/proxy;
+    fastcgi_temp_path $TMP/nginx/fastcgi;
+    uwsgi_temp_path $TMP/nginx/uwsgi;
+    scgi_temp_path $TMP/nginx/scgi;
+    server {
+        listen 127.0.0.1:$NGINX_PORT;
+        root $TMP/www;
+    }
+}
+CONF
+say "starting nginx on 127.0.0.1:$NGINX_PORT (1 worker)"
+"${SERVER_PIN[@]}" "$NGINX" -p "$TMP/nginx" -e "$TMP/nginx/error.log" -c "$TMP/nginx.conf" \
+    >"$TMP/nginx/stdout.log" 2>&1 &
+NGINX_PID=$!
+DIRECT_URL="http://127.0.0.1:$NGINX_PORT/1k.txt"
+wait_http "$DIRECT_URL" 10 "$NGINX_PID" "$TMP/nginx/error.log" nginx
+
+# --- palisade ------------------------------------------------------------------
+PROXY_URL=""
+if [ "$DIRECT_ONLY" != 1 ]; then
+    if [ -n "${PALISADE_BIN:-}" ]; then
+        BIN="$PALISADE_BIN"
+    else
+        say "building palisade (release)"
+        cargo build --release --locked -p palisade >&2
+        BIN="$ROOT/target/release/palisade"
+    fi
+    [ -x "$BIN" ] || die "no palisade binary at $BIN"
+    P_PORT="$(free_port)"
+    A_PORT="$(free_port)"
+    cat >"$TMP/palisade.yaml" <<YAML
+# nginx, reached as a Service by name.
+apiVersion: v1
+kind: Service
+metadata:
+  name: nginx
+  namespace: default
+spec:
+  type: ExternalName
+  externalName: 127.0.0.1
+  ports:
+    - port: $NGINX_PORT
+---
+# A plain route on Palisade's default listener (no parentRefs).
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata:
+  name: bench
+  namespace: default
+spec:
+  rules:
+    - matches:
+        - path:
+            type: PathPrefix
+            value: /
+      backendRefs:
+        - name: nginx
+          port: $NGINX_PORT
+YAML
+    mkdir -p "$TMP/state"
+    say "starting palisade on 127.0.0.1:$P_PORT (admin 127.0.0.1:$A_PORT)"
+    "${SERVER_PIN[@]}" "$BIN" run -f "$TMP/palisade.yaml" \
+        --listen "127.0.0.1:$P_PORT" --admin-addr "127.0.0.1:$A_PORT" \
+        --state-dir "$TMP/state" >"$TMP/palisade.log" 2>&1 &
+    PALISADE_PID=$!
+    wait_http "http://127.0.0.1:$A_PORT/readyz" 30 "$PALISADE_PID" "$TMP/palisade.log" palisade
+    RSS_IDLE_BEFORE="$(rss_kb "$PALISADE_PID")"
+    PROXY_URL="http://127.0.0.1:$P_PORT/1k.txt"
+    got="$(curl -sS -o "$TMP/check.txt" -w '%{http_code}' --max-time 5 "$PROXY_URL" || true)"
+    if [ "$got" != 200 ] || ! cmp -s "$TMP/check.txt" "$TMP/www/1k.txt"; then
+        echo "--- palisade output ---" >&2; tail -n 50 "$TMP/palisade.log" >&2 || true
+        die "GET $PROXY_URL through palisade gave status '$got' (want 200 and the 1 KiB file)"
+    fi
+fi
+
+# --- rounds ------------------------------------------------------------------
+to_ms() { # "1.23ms" | "456.00us" | "1.20s" -> milliseconds
+    awk -v v="$1" 'BEGIN {
+        n = v + 0
+        if (v ~ /us$/) n = n / 1000; else if (v ~ /ms$/) n = n; else if (v ~ /s$/) n = n * 1000
+        printf "%.3f", n }'
+}
+
+run_wrk() { # name url duration -> appends "rps p50 p99" to $TMP/name.results
+    local name=$1 url=$2 dur=$3 out
+    out="$TMP/wrk-$name-$(date +%s%N).txt"
+    "${CLIENT_PIN[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$dur" --latency "$url" >"$out" 2>&1 \
+        || { cat "$out" >&2; die "wrk failed against $url"; }
+    if grep -qE 'Non-2xx|Socket errors' "$out"; then
+        say "warning ($name): $(grep -E 'Non-2xx|Socket errors' "$out" | tr -s ' ')"
+    fi
+    local rps p50 p99
+    rps="$(awk '/^Requests\/sec:/ {print $2}' "$out")"
+    p50="$(to_ms "$(awk '$1 == "50%" {print $2}' "$out")")"
+    p99="$(to_ms "$(awk '$1 == "99%" {print $2}' "$out")")"
+    [ -n "$rps" ] || { cat "$out" >&2; die "cannot parse wrk output"; }
+    echo "$rps $p50 $p99"
+}
+
+median() { sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else printf "%.3f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+
+say "warm-up ($WARMUP each)"
+run_wrk direct "$DIRECT_URL" "$WARMUP" >/dev/null
+[ -n "$PROXY_URL" ] && run_wrk proxy "$PROXY_URL" "$WARMUP" >/dev/null
+
+: >"$TMP/direct.results"
+: >"$TMP/proxy.results"
+for i in $(seq "$ROUNDS"); do
+    r="$(run_wrk direct "$DIRECT_URL" "$DURATION")"
+    echo "$r" >>"$TMP/direct.results"
+    say "round $i direct: rps p50_ms p99_ms = $r"
+    if [ -n "$PROXY_URL" ]; then
+        r="$(run_wrk proxy "$PROXY_URL" "$DURATION")"
+        echo "$r" >>"$TMP/proxy.results"
+        say "round $i proxy:  rps p50_ms p99_ms = $r"
+    fi
+done
+
+col_median() { awk -v c="$2" '{ print $c }' "$1" | median; }
+D_RPS="$(col_median "$TMP/direct.results" 1)"
+D_P50="$(col_median "$TMP/direct.results" 2)"
+D_P99="$(col_median "$TMP/direct.results" 3)"
+
+# --- report -------------------------------------------------------------------
+MODEL="$(lscpu 2>/dev/null | awk -F: '/^Model name/ { gsub(/^ +/, "", $2); print $2; exit }')"
+echo
+echo "### Plain HTTP route, 1 KiB file ($(date -u +%Y-%m-%d))"
+echo
+echo "Machine: $(nproc) CPU(s), ${MODEL:-unknown CPU}; $(uname -sr). Command: \`./scripts/bench.sh\`"
+echo "(wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency, $ROUNDS rounds interleaved, medians;" \
+    "$( [ ${#SERVER_PIN[@]} -gt 0 ] && echo 'servers on CPU 0, wrk on CPU 1' || echo 'no CPU pinning');" \
+    "$(wrk --version 2>&1 | head -n1 | awk '{print $1, $2}'), $("$NGINX" -v 2>&1 | sed 's/.*: //'); commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown))"
+echo
+echo "| target | requests/s | p50 | p99 | rps / direct |"
+echo "|---|---:|---:|---:|---:|"
+printf '| nginx direct | %.0f | %.2f ms | %.2f ms | 1.00 |\n' "$D_RPS" "$D_P50" "$D_P99"
+if [ -n "$PROXY_URL" ]; then
+    P_RPS="$(col_median "$TMP/proxy.results" 1)"
+    P_P50="$(col_median "$TMP/proxy.results" 2)"
+    P_P99="$(col_median "$TMP/proxy.results" 3)"
+    RATIO="$(awk -v p="$P_RPS" -v d="$D_RPS" 'BEGIN { printf "%.2f", p / d }')"
+    sleep 1
+    RSS_AFTER="$(rss_kb "$PALISADE_PID")"
+    HWM="$(hwm_kb "$PALISADE_PID")"
+    printf '| Palisade, plain route | %.0f | %.2f ms | %.2f ms | %s |\n' "$P_RPS" "$P_P50" "$P_P99" "$RATIO"
+    echo
+    printf 'Palisade RSS: idle before load %.1f MB, idle after load %.1f MB, peak %.1f MB.\n' \
+        "$(awk -v k="$RSS_IDLE_BEFORE" 'BEGIN { print k / 1024 }')" \
+        "$(awk -v k="$RSS_AFTER" 'BEGIN { print k / 1024 }')" \
+        "$(awk -v k="$HWM" 'BEGIN { print k / 1024 }')"
+fi

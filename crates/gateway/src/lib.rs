@@ -1,1 +1,21 @@
-//! Gateway (placeholder).
+//! Palisade's data plane.
+//!
+//! A configuration [`Snapshot`](palisade_api::snapshot::Snapshot) is compiled once into
+//! an immutable [`Plan`](plan::Plan) ([`compile`]); the [`Proxy`](proxy::Proxy) serves
+//! requests from the Plan it reads at their start, and a new Plan is swapped in
+//! atomically. [`Listeners`](listeners::Listeners) keeps the bound sockets in line with
+//! the Plan; [`Admin`](admin::Admin) serves health, readiness, metrics and the effective
+//! configuration.
+
+pub mod admin;
+pub mod backend;
+pub mod body;
+pub mod compile;
+pub mod listeners;
+pub mod metrics;
+pub mod plan;
+pub mod programs;
+pub mod proxy;
+pub mod respond;
+pub mod route;
+pub mod serve;

@@ -1,0 +1,123 @@
+//! Prometheus metrics of the gateway: requests by route and status, request
+//! durations, config reloads.
+
+use std::sync::Mutex;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+/// Labels of a proxied request.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    /// `namespace/name` of the route, or `none` when no route matched.
+    pub route: String,
+    /// HTTP status code sent to the client.
+    pub status: u16,
+}
+
+/// Labels of a duration observation.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RouteLabels {
+    /// `namespace/name` of the route.
+    pub route: String,
+}
+
+/// Labels of a reload.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReloadLabels {
+    /// `success` or `failure`.
+    pub result: &'static str,
+}
+
+/// Every metric the gateway exports.
+pub struct Metrics {
+    registry: Mutex<Registry>,
+    /// Requests handled, by route and status.
+    pub requests: Family<RequestLabels, Counter>,
+    /// Time to response headers, by route, in seconds.
+    pub durations: Family<RouteLabels, Histogram>,
+    /// Configuration reloads by result.
+    pub reloads: Family<ReloadLabels, Counter>,
+    /// Generation of the Plan being served.
+    pub plan_generation: Gauge,
+    /// Requests in flight.
+    pub in_flight: Gauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// Creates and registers every metric.
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("palisade");
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests handled, by route and status",
+            requests.clone(),
+        );
+        let durations = Family::<RouteLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new([
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+                10.0, 30.0,
+            ])
+        });
+        registry.register(
+            "http_request_duration_seconds",
+            "Time from request start to response headers, by route",
+            durations.clone(),
+        );
+        let reloads = Family::<ReloadLabels, Counter>::default();
+        registry.register(
+            "config_reloads",
+            "Configuration reloads, by result",
+            reloads.clone(),
+        );
+        let plan_generation = Gauge::default();
+        registry.register(
+            "plan_generation",
+            "Generation of the configuration Plan being served",
+            plan_generation.clone(),
+        );
+        let in_flight = Gauge::default();
+        registry.register(
+            "http_requests_in_flight",
+            "HTTP requests being handled",
+            in_flight.clone(),
+        );
+        Metrics {
+            registry: Mutex::new(registry),
+            requests,
+            durations,
+            reloads,
+            plan_generation,
+            in_flight,
+        }
+    }
+
+    /// Counts a reload.
+    pub fn reload(&self, success: bool) {
+        self.reloads
+            .get_or_create(&ReloadLabels {
+                result: if success { "success" } else { "failure" },
+            })
+            .inc();
+    }
+
+    /// Prometheus text exposition of every metric.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        let registry = self.registry.lock().unwrap_or_else(|p| p.into_inner());
+        // Encoding into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &registry);
+        out
+    }
+}

@@ -1,0 +1,292 @@
+//! The data-plane request handler: read the Plan, match a route, forward to the
+//! backend with bodies streaming both ways, answer errors with short JSON bodies.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwapOption;
+use http::header::{self, HeaderName, HeaderValue};
+use http::{Request, Response, Uri};
+use hyper::body::Incoming;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+
+use crate::backend::{Backend, Target};
+use crate::body::{self, Body};
+use crate::metrics::{Metrics, RequestLabels, RouteLabels};
+use crate::plan::Plan;
+use crate::respond;
+use crate::route::RequestView;
+use crate::serve::{Conn, Handler};
+
+/// Time allowed to open a TCP connection to an upstream.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Shared state of the data plane.
+pub struct Proxy {
+    plan: ArcSwapOption<Plan>,
+    metrics: Arc<Metrics>,
+    client: Client<HttpConnector, Body>,
+}
+
+impl Proxy {
+    /// A proxy with no Plan yet (every request gets 503 until one is published).
+    pub fn new(metrics: Arc<Metrics>) -> Self {
+        let mut connector = HttpConnector::new();
+        connector.set_connect_timeout(Some(CONNECT_TIMEOUT));
+        connector.set_nodelay(true);
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(90))
+            .pool_max_idle_per_host(256)
+            .build(connector);
+        Proxy {
+            plan: ArcSwapOption::empty(),
+            metrics,
+            client,
+        }
+    }
+
+    /// Publishes a new Plan; requests already running keep the one they started with.
+    pub fn publish(&self, plan: Arc<Plan>) {
+        self.metrics.plan_generation.set(plan.generation as i64);
+        self.plan.store(Some(plan));
+    }
+
+    /// The Plan being served, if any.
+    pub fn current(&self) -> Option<Arc<Plan>> {
+        self.plan.load_full()
+    }
+
+    /// The metrics.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    async fn route(&self, req: Request<Incoming>, conn: Conn) -> (String, Response<Body>) {
+        let Some(plan) = self.plan.load_full() else {
+            return (
+                "none".into(),
+                respond::no_backend("gateway is starting: no configuration loaded yet"),
+            );
+        };
+        let Some(table) = plan.table(&conn.local) else {
+            return (
+                "none".into(),
+                respond::no_route(req.method(), req.uri().path()),
+            );
+        };
+        let host = request_host(&req);
+        let view = RequestView {
+            method: req.method(),
+            host: &host,
+            path: req.uri().path(),
+            query: req.uri().query(),
+            headers: req.headers(),
+        };
+        let Some(rule) = table.find(&view) else {
+            return (
+                "none".into(),
+                respond::no_route(req.method(), req.uri().path()),
+            );
+        };
+        let label = rule.id.label();
+        let action = rule.action.clone();
+        let Some(backend) = pick(&action.backends) else {
+            let why = action
+                .unavailable
+                .as_deref()
+                .unwrap_or("the route has no backend");
+            return (label, respond::no_backend(why));
+        };
+        let response = self.forward(req, conn, &backend, action.timeout).await;
+        (label, response)
+    }
+
+    async fn forward(
+        &self,
+        req: Request<Incoming>,
+        conn: Conn,
+        backend: &Backend,
+        timeout: Option<Duration>,
+    ) -> Response<Body> {
+        let (mut parts, incoming) = req.into_parts();
+        let path_and_query = parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or("/");
+        let Target::Http { .. } = &backend.target;
+        let uri: Uri =
+            match format!("http://{}{}", backend.target.authority(), path_and_query).parse() {
+                Ok(uri) => uri,
+                Err(e) => return respond::bad_gateway(&format!("cannot build upstream URI: {e}")),
+            };
+        if parts.headers.get(header::HOST).is_none()
+            && let Some(authority) = parts.uri.authority()
+            && let Ok(v) = HeaderValue::from_str(authority.as_str())
+        {
+            parts.headers.insert(header::HOST, v);
+        }
+        parts.uri = uri;
+        parts.version = http::Version::HTTP_11;
+        strip_hop_by_hop(&mut parts.headers);
+        append_forwarded(&mut parts.headers, conn);
+        let upstream_req = Request::from_parts(parts, body::boxed(incoming));
+
+        let call = self.client.request(upstream_req);
+        let result = match timeout {
+            Some(limit) => match tokio::time::timeout(limit, call).await {
+                Ok(r) => r,
+                Err(_) => {
+                    return respond::timeout(&format!(
+                        "{} did not answer within {:?}",
+                        backend.name, limit
+                    ));
+                }
+            },
+            None => call.await,
+        };
+        match result {
+            Ok(response) => {
+                let (mut parts, incoming) = response.into_parts();
+                strip_hop_by_hop(&mut parts.headers);
+                Response::from_parts(parts, body::boxed(incoming))
+            }
+            Err(e) => {
+                tracing::debug!(backend = %backend.name, error = ?e, "upstream request failed");
+                let detail = if e.is_connect() {
+                    format!("cannot connect to {}", backend.name)
+                } else {
+                    format!("{} failed to answer", backend.name)
+                };
+                respond::bad_gateway(&detail)
+            }
+        }
+    }
+}
+
+impl Handler for Proxy {
+    async fn handle(self: Arc<Self>, req: Request<Incoming>, conn: Conn) -> Response<Body> {
+        let started = Instant::now();
+        self.metrics.in_flight.inc();
+        let method = req.method().clone();
+        let path = req.uri().path().to_string();
+        let (route, response) = self.route(req, conn).await;
+        self.metrics.in_flight.dec();
+        let status = response.status().as_u16();
+        self.metrics
+            .requests
+            .get_or_create(&RequestLabels {
+                route: route.clone(),
+                status,
+            })
+            .inc();
+        let elapsed = started.elapsed();
+        self.metrics
+            .durations
+            .get_or_create(&RouteLabels {
+                route: route.clone(),
+            })
+            .observe(elapsed.as_secs_f64());
+        tracing::debug!(%method, %path, %route, status, ?elapsed, peer = %conn.peer, "request");
+        response
+    }
+}
+
+/// Picks a backend by weight (weight 0 never). Deterministic for a single backend.
+fn pick(backends: &[(Arc<Backend>, u32)]) -> Option<Arc<Backend>> {
+    let total: u64 = backends.iter().map(|(_, w)| u64::from(*w)).sum();
+    match backends {
+        [] => None,
+        _ if total == 0 => None,
+        [(b, _)] => Some(b.clone()),
+        _ => {
+            let mut ticket = fast_random() % total;
+            for (b, w) in backends {
+                let w = u64::from(*w);
+                if ticket < w {
+                    return Some(b.clone());
+                }
+                ticket -= w;
+            }
+            None
+        }
+    }
+}
+
+/// A cheap per-thread pseudo-random number (xorshift), good enough for load spreading.
+fn fast_random() -> u64 {
+    use std::cell::Cell;
+    thread_local! {
+        static STATE: Cell<u64> = Cell::new(
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0x9E37_79B9_7F4A_7C15) | 1,
+        );
+    }
+    STATE.with(|s| {
+        let mut x = s.get();
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        s.set(x);
+        x
+    })
+}
+
+/// The request's host, lower-case, without port.
+fn request_host<B>(req: &Request<B>) -> String {
+    let raw = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| req.uri().host())
+        .unwrap_or("");
+    let host = if raw.starts_with('[') {
+        raw.split(']').next().map(|h| &h[1..]).unwrap_or(raw)
+    } else {
+        raw.rsplit_once(':').map(|(h, _)| h).unwrap_or(raw)
+    };
+    host.to_ascii_lowercase()
+}
+
+const HOP_BY_HOP: [&str; 7] = [
+    "connection",
+    "proxy-connection",
+    "keep-alive",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+/// Removes hop-by-hop headers, including those named by `Connection`.
+fn strip_hop_by_hop(headers: &mut http::HeaderMap) {
+    let named: Vec<HeaderName> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
+        .collect();
+    for name in named {
+        headers.remove(name);
+    }
+    for name in HOP_BY_HOP {
+        headers.remove(name);
+    }
+}
+
+/// Adds the client's address to `X-Forwarded-For` and sets `X-Forwarded-Proto`.
+fn append_forwarded(headers: &mut http::HeaderMap, conn: Conn) {
+    let client = conn.peer.ip().to_string();
+    let value = match headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
+        Some(existing) => format!("{existing}, {client}"),
+        None => client,
+    };
+    if let Ok(v) = HeaderValue::from_str(&value) {
+        headers.insert("x-forwarded-for", v);
+    }
+    headers
+        .entry("x-forwarded-proto")
+        .or_insert(HeaderValue::from_static("http"));
+}

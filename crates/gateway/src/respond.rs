@@ -1,0 +1,66 @@
+//! Responses the gateway generates itself: short JSON error bodies with the right status.
+
+use http::{HeaderValue, Response, StatusCode, header};
+
+use crate::body::{self, Body};
+
+/// A JSON error response: `{"error": code, "message": message}`.
+pub fn error(status: StatusCode, code: &str, message: &str) -> Response<Body> {
+    let payload = serde_json::json!({ "error": code, "message": message });
+    let mut response = Response::new(body::full(payload.to_string()));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// 404: no route matched.
+pub fn no_route(method: &http::Method, path: &str) -> Response<Body> {
+    error(
+        StatusCode::NOT_FOUND,
+        "route_not_found",
+        &format!("no route matches {method} {}", truncate(path, 200)),
+    )
+}
+
+/// 502: the upstream could not be reached or broke the exchange.
+pub fn bad_gateway(detail: &str) -> Response<Body> {
+    error(StatusCode::BAD_GATEWAY, "upstream_unavailable", detail)
+}
+
+/// 503: the route has no usable backend.
+pub fn no_backend(detail: &str) -> Response<Body> {
+    error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "no_healthy_backend",
+        detail,
+    )
+}
+
+/// 504: the upstream did not answer in time.
+pub fn timeout(detail: &str) -> Response<Body> {
+    error(StatusCode::GATEWAY_TIMEOUT, "upstream_timeout", detail)
+}
+
+/// A plain-text response (admin endpoints).
+pub fn text(
+    status: StatusCode,
+    content_type: &'static str,
+    text: impl Into<bytes::Bytes>,
+) -> Response<Body> {
+    let mut response = Response::new(body::full(text.into()));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
+
+fn truncate(s: &str, max: usize) -> &str {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}

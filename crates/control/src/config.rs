@@ -45,9 +45,9 @@ pub fn compile_batch(batch: Batch, options: &Options, generation: u64) -> Compil
     let mut diagnostics = batch.diagnostics;
     let (snapshot, snapshot_diags) = Snapshot::build(batch.resources);
     diagnostics.extend(snapshot_diags);
-    let (programs, program_diags) = Programs::compile(&snapshot);
+    let (_programs, program_diags) = Programs::compile(&snapshot);
     diagnostics.extend(program_diags);
-    let (plan, plan_diags) = compile::compile(&snapshot, &programs, options, generation);
+    let (plan, plan_diags) = compile::compile(&snapshot, options, generation);
     diagnostics.extend(plan_diags);
     let has_errors = diagnostics.iter().any(Diagnostic::is_error);
     diagnostics

@@ -24,7 +24,7 @@ use palisade_api::snapshot::Snapshot;
 
 use crate::backend::{Backend, Target};
 use crate::plan::Plan;
-use crate::programs::{Programs, compile_regex};
+use crate::programs::compile_regex;
 use crate::route::{Action, HostMatch, Match, PathMatch, RouteId, RouteTable, Rule, ValueMatch};
 
 /// Settings of the compile that do not come from resources.
@@ -49,11 +49,9 @@ impl Default for Options {
 /// Compiles a snapshot. Returns the Plan (when there is no error) and every diagnostic.
 pub fn compile(
     snapshot: &Snapshot,
-    programs: &Programs,
     options: &Options,
     generation: u64,
 ) -> (Option<Plan>, Vec<Diagnostic>) {
-    let _ = programs;
     let (guarded, diagnostics) = policy_targets(snapshot);
     let mut cx = Compiler {
         snapshot,
@@ -260,10 +258,8 @@ impl Compiler<'_> {
             };
             let route_policy = self.guarded.get(&loaded.key()).cloned();
             let action = Arc::new(action);
-            for (m, matched) in rule.effective_matches().iter().enumerate() {
-                let Some(matcher) =
-                    self.matcher(loaded, &format!("{rule_path}.matches[{m}]"), matched)
-                else {
+            for matched in rule.effective_matches().iter() {
+                let Some(matcher) = self.matcher(matched) else {
                     continue;
                 };
                 for (addr, hosts, gateway_policy) in &targets {
@@ -293,37 +289,31 @@ impl Compiler<'_> {
         }
     }
 
-    fn matcher(&mut self, loaded: &Loaded, path: &str, m: &HttpRouteMatch) -> Option<Match> {
+    fn matcher(&self, m: &HttpRouteMatch) -> Option<Match> {
         let (kind, value) = m.path_match();
         let path_match = match kind {
             PathMatchType::Exact => PathMatch::Exact(value.to_string()),
             PathMatchType::PathPrefix => PathMatch::PathPrefix(value.to_string()),
-            PathMatchType::RegularExpression => PathMatch::RegularExpression(self.anchored(
-                loaded,
-                &format!("{path}.path.value"),
-                value,
-            )?),
+            PathMatchType::RegularExpression => PathMatch::RegularExpression(self.anchored(value)?),
         };
         let mut headers = Vec::new();
-        for (i, h) in m.headers.iter().enumerate() {
-            let vm =
-                match h.match_type() {
-                    ValueMatchType::Exact => ValueMatch::Exact(h.value.clone()),
-                    ValueMatchType::RegularExpression => ValueMatch::RegularExpression(
-                        self.anchored(loaded, &format!("{path}.headers[{i}].value"), &h.value)?,
-                    ),
-                };
+        for h in &m.headers {
+            let vm = match h.match_type() {
+                ValueMatchType::Exact => ValueMatch::Exact(h.value.clone()),
+                ValueMatchType::RegularExpression => {
+                    ValueMatch::RegularExpression(self.anchored(&h.value)?)
+                }
+            };
             headers.push((h.name.to_ascii_lowercase(), vm));
         }
         let mut query = Vec::new();
-        for (i, q) in m.query_params.iter().enumerate() {
-            let vm =
-                match q.match_type() {
-                    ValueMatchType::Exact => ValueMatch::Exact(q.value.clone()),
-                    ValueMatchType::RegularExpression => ValueMatch::RegularExpression(
-                        self.anchored(loaded, &format!("{path}.queryParams[{i}].value"), &q.value)?,
-                    ),
-                };
+        for q in &m.query_params {
+            let vm = match q.match_type() {
+                ValueMatchType::Exact => ValueMatch::Exact(q.value.clone()),
+                ValueMatchType::RegularExpression => {
+                    ValueMatch::RegularExpression(self.anchored(&q.value)?)
+                }
+            };
             query.push((q.name.clone(), vm));
         }
         let method = m.method.map(|m| {
@@ -340,7 +330,7 @@ impl Compiler<'_> {
 
     /// Compiles a match regex anchored to the whole value (errors were already
     /// reported by the program compiler, so a failure here just drops the match).
-    fn anchored(&mut self, _loaded: &Loaded, _path: &str, pattern: &str) -> Option<regex::Regex> {
+    fn anchored(&self, pattern: &str) -> Option<regex::Regex> {
         compile_regex(&format!("^(?:{pattern})$")).ok()
     }
 

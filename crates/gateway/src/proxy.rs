@@ -12,7 +12,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
-use crate::backend::{Backend, Target};
+use crate::backend::Backend;
 use crate::body::{self, Body};
 use crate::metrics::{Metrics, RequestLabels, RouteLabels};
 use crate::plan::Plan;
@@ -116,7 +116,6 @@ impl Proxy {
             .path_and_query()
             .map(|p| p.as_str())
             .unwrap_or("/");
-        let Target::Http { .. } = &backend.target;
         let uri: Uri =
             match format!("http://{}{}", backend.target.authority(), path_and_query).parse() {
                 Ok(uri) => uri,

@@ -22,7 +22,8 @@ use palisade_api::kinds::gateway_api::{
 use palisade_api::load::Loaded;
 use palisade_api::snapshot::Snapshot;
 
-use crate::backend::{Backend, Target};
+use crate::backend::Backend;
+use crate::mcp_servers::{self, McpServers};
 use crate::plan::Plan;
 use crate::programs::compile_regex;
 use crate::route::{Action, HostMatch, Match, PathMatch, RouteId, RouteTable, Rule, ValueMatch};
@@ -52,11 +53,13 @@ pub fn compile(
     options: &Options,
     generation: u64,
 ) -> (Option<Plan>, Vec<Diagnostic>) {
-    let (guarded, diagnostics) = policy_targets(snapshot);
+    let (guarded, mut diagnostics) = policy_targets(snapshot);
+    let mcp = mcp_servers::compile(snapshot, &mut diagnostics);
     let mut cx = Compiler {
         snapshot,
         options,
         diagnostics,
+        mcp,
         guarded,
         sockets: BTreeMap::new(),
         listeners: Vec::new(),
@@ -71,6 +74,7 @@ pub fn compile(
     let Compiler {
         diagnostics,
         sockets,
+        mcp,
         ..
     } = cx;
     if diagnostics.iter().any(Diagnostic::is_error) {
@@ -83,6 +87,8 @@ pub fn compile(
             .map(|(addr, rules)| (addr, RouteTable::new(rules)))
             .collect(),
         resources: snapshot.len(),
+        default_listener: options.default_listener,
+        mcp_servers: mcp.builtin,
     };
     (Some(plan), diagnostics)
 }
@@ -107,6 +113,7 @@ struct Compiler<'a> {
     guarded: HashMap<ResourceKey, String>,
     sockets: BTreeMap<SocketAddr, Vec<Rule>>,
     listeners: Vec<ListenerSlot>,
+    mcp: McpServers,
 }
 
 impl Compiler<'_> {
@@ -274,11 +281,7 @@ impl Compiler<'_> {
                         None => action.clone(),
                     };
                     self.sockets.entry(*addr).or_default().push(Rule {
-                        id: RouteId {
-                            namespace: namespace.clone(),
-                            name: route.metadata.name.clone(),
-                            rule: r,
-                        },
+                        id: RouteId::new(&namespace, &route.metadata.name, r),
                         hostnames: hosts.clone(),
                         matcher: matcher.clone(),
                         action,
@@ -439,10 +442,7 @@ impl Compiler<'_> {
                     );
                 };
                 match service.dial_address(port) {
-                    Some((host, port)) => Ok(Backend {
-                        name: format!("{name}:{port}"),
-                        target: Target::Http { host, port },
-                    }),
+                    Some((host, port)) => Backend::http(format!("{name}:{port}"), host, port),
                     None => warn(
                         self,
                         format!("{name} has no address Palisade can dial on port {port}"),
@@ -457,6 +457,12 @@ impl Compiler<'_> {
                 else {
                     return Err(format!("{name} does not exist"));
                 };
+                if backend.spec.mcp.is_some() {
+                    return match self.mcp.backends.get(&format!("{target_ns}/{}", r.name)) {
+                        Some(server) => Ok(Backend::mcp(name.clone(), server.clone())),
+                        None => Err(format!("{name} has no MCP target Palisade can reach")),
+                    };
+                }
                 if backend.spec.policies.is_some() {
                     return warn(
                         self,
@@ -467,10 +473,7 @@ impl Compiler<'_> {
                     );
                 }
                 match static_target(backend) {
-                    Some((host, port)) => Ok(Backend {
-                        name: name.clone(),
-                        target: Target::Http { host, port },
-                    }),
+                    Some((host, port)) => Backend::http(name.clone(), host, port),
                     None => warn(
                         self,
                         format!(
@@ -480,10 +483,18 @@ impl Compiler<'_> {
                     ),
                 }
             }
+            ("kagent.dev", "MCPServer" | "RemoteMCPServer") => {
+                match self.mcp.builtin.get(&format!("{target_ns}/{}", r.name)) {
+                    Some(server) if server.name.starts_with(kind) => {
+                        Ok(Backend::mcp(name.clone(), server.clone()))
+                    }
+                    _ => Err(format!("{name} does not exist or cannot be served")),
+                }
+            }
             (group, kind) => warn(
                 self,
                 format!("backend kind {kind} (group {group:?}) is not supported"),
-                "use a Service or an AgentgatewayBackend",
+                "use a Service, an AgentgatewayBackend, an MCPServer or a RemoteMCPServer",
             ),
         }
     }

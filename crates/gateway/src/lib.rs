@@ -12,6 +12,8 @@ pub mod backend;
 pub mod body;
 pub mod compile;
 pub mod listeners;
+pub mod mcp_endpoint;
+pub mod mcp_servers;
 pub mod metrics;
 pub mod plan;
 pub mod programs;

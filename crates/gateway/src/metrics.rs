@@ -1,7 +1,7 @@
 //! Prometheus metrics of the gateway: requests by route and status, request
 //! durations, config reloads.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -14,7 +14,7 @@ use prometheus_client::registry::Registry;
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
     /// `namespace/name` of the route, or `none` when no route matched.
-    pub route: String,
+    pub route: Arc<str>,
     /// HTTP status code sent to the client.
     pub status: u16,
 }
@@ -23,7 +23,7 @@ pub struct RequestLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RouteLabels {
     /// `namespace/name` of the route.
-    pub route: String,
+    pub route: Arc<str>,
 }
 
 /// Labels of a reload.

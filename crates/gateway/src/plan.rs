@@ -4,6 +4,9 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
+
+use palisade_mcp::server::ServerSpec;
 
 use serde::Serialize;
 
@@ -19,9 +22,59 @@ pub struct Plan {
     pub sockets: BTreeMap<SocketAddr, RouteTable>,
     /// Number of resources the Plan was compiled from.
     pub resources: usize,
+    /// The built-in default listener, which also serves `/mcp/<ns>/<name>`.
+    pub default_listener: Option<SocketAddr>,
+    /// MCPServers and RemoteMCPServers by `namespace/name`.
+    #[serde(serialize_with = "server_names")]
+    pub mcp_servers: BTreeMap<String, Arc<ServerSpec>>,
+}
+
+fn server_names<S: serde::Serializer>(
+    servers: &BTreeMap<String, Arc<ServerSpec>>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_seq(servers.values().map(|spec| spec.name.as_str()))
 }
 
 impl Plan {
+    /// Every virtual MCP server the Plan serves, built-in or behind a route.
+    pub fn mcp_specs(&self) -> Vec<Arc<ServerSpec>> {
+        let mut specs: Vec<Arc<ServerSpec>> = self.mcp_servers.values().cloned().collect();
+        for table in self.sockets.values() {
+            for rule in &table.rules {
+                for (backend, _) in &rule.action.backends {
+                    if let Some(spec) = backend.mcp_server()
+                        && !specs.iter().any(|s| Arc::ptr_eq(s, spec))
+                    {
+                        specs.push(spec.clone());
+                    }
+                }
+            }
+        }
+        specs
+    }
+
+    /// The built-in MCP server a request path names on the default listener:
+    /// `/mcp/<ns>/<name>` (streamable HTTP) or `/sse/<ns>/<name>[/message]` (legacy
+    /// SSE). Returns the server, whether it is the legacy transport, and the base path.
+    pub fn builtin_mcp(&self, path: &str) -> Option<(&Arc<ServerSpec>, bool, usize)> {
+        let (legacy, rest) = if let Some(rest) = path.strip_prefix("/mcp/") {
+            (false, rest)
+        } else {
+            (true, path.strip_prefix("/sse/")?)
+        };
+        let mut parts = rest.splitn(3, '/');
+        let namespace = parts.next()?;
+        let name = parts.next()?;
+        let tail = parts.next();
+        match (legacy, tail) {
+            (_, None) | (true, Some("message")) => {}
+            _ => return None,
+        }
+        let spec = self.mcp_servers.get(&format!("{namespace}/{name}"))?;
+        Some((spec, legacy, 5 + namespace.len() + 1 + name.len()))
+    }
+
     /// The route table of the socket a request arrived on.
     pub fn table(&self, local: &SocketAddr) -> Option<&RouteTable> {
         self.sockets.get(local)

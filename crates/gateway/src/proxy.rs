@@ -1,11 +1,13 @@
 //! The data-plane request handler: read the Plan, match a route, forward to the
 //! backend with bodies streaming both ways, answer errors with short JSON bodies.
 
-use std::sync::Arc;
+use std::borrow::Cow;
+use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwapOption;
 use http::header::{self, HeaderName, HeaderValue};
+use http::uri::{PathAndQuery, Scheme};
 use http::{Request, Response, Uri};
 use hyper::body::Incoming;
 use hyper_util::client::legacy::Client;
@@ -14,6 +16,7 @@ use hyper_util::rt::TokioExecutor;
 
 use crate::backend::Backend;
 use crate::body::{self, Body};
+use crate::mcp_endpoint::McpEndpoint;
 use crate::metrics::{Metrics, RequestLabels, RouteLabels};
 use crate::plan::Plan;
 use crate::respond;
@@ -23,11 +26,15 @@ use crate::serve::{Conn, Handler};
 /// Time allowed to open a TCP connection to an upstream.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The metrics label of requests no route matched.
+static NO_ROUTE: LazyLock<Arc<str>> = LazyLock::new(|| Arc::from("none"));
+
 /// Shared state of the data plane.
 pub struct Proxy {
     plan: ArcSwapOption<Plan>,
     metrics: Arc<Metrics>,
     client: Client<HttpConnector, Body>,
+    mcp: Arc<McpEndpoint>,
 }
 
 impl Proxy {
@@ -44,12 +51,19 @@ impl Proxy {
             plan: ArcSwapOption::empty(),
             metrics,
             client,
+            mcp: McpEndpoint::new(),
         }
+    }
+
+    /// The MCP sessions of clients.
+    pub fn mcp(&self) -> &Arc<McpEndpoint> {
+        &self.mcp
     }
 
     /// Publishes a new Plan; requests already running keep the one they started with.
     pub fn publish(&self, plan: Arc<Plan>) {
         self.metrics.plan_generation.set(plan.generation as i64);
+        self.mcp.retain_servers(&plan.mcp_specs());
         self.plan.store(Some(plan));
     }
 
@@ -63,19 +77,31 @@ impl Proxy {
         &self.metrics
     }
 
-    async fn route(&self, req: Request<Incoming>, conn: Conn) -> (String, Response<Body>) {
+    async fn route(&self, req: Request<Incoming>, conn: Conn) -> (Arc<str>, Response<Body>) {
         let Some(plan) = self.plan.load_full() else {
             return (
-                "none".into(),
+                NO_ROUTE.clone(),
                 respond::no_backend("gateway is starting: no configuration loaded yet"),
             );
         };
         let Some(table) = plan.table(&conn.local) else {
             return (
-                "none".into(),
+                NO_ROUTE.clone(),
                 respond::no_route(req.method(), req.uri().path()),
             );
         };
+        if plan.default_listener == Some(conn.local)
+            && let Some((spec, legacy, base_len)) = plan.builtin_mcp(req.uri().path())
+        {
+            let label: Arc<str> = Arc::from(spec.name.as_str());
+            let response = if legacy {
+                let base = req.uri().path()[..base_len].to_string();
+                self.mcp.legacy(req, spec, &base).await
+            } else {
+                self.mcp.streamable(req, spec).await
+            };
+            return (label, response);
+        }
         let host = request_host(&req);
         let view = RequestView {
             method: req.method(),
@@ -86,12 +112,12 @@ impl Proxy {
         };
         let Some(rule) = table.find(&view) else {
             return (
-                "none".into(),
+                NO_ROUTE.clone(),
                 respond::no_route(req.method(), req.uri().path()),
             );
         };
-        let label = rule.id.label();
-        let action = rule.action.clone();
+        let label = rule.id.label().clone();
+        let action = &rule.action;
         let Some(backend) = pick(&action.backends) else {
             let why = action
                 .unavailable
@@ -99,7 +125,10 @@ impl Proxy {
                 .unwrap_or("the route has no backend");
             return (label, respond::no_backend(why));
         };
-        let response = self.forward(req, conn, &backend, action.timeout).await;
+        let response = match backend.mcp_server() {
+            Some(spec) => self.mcp.streamable(req, spec).await,
+            None => self.forward(req, conn, &backend, action.timeout).await,
+        };
         (label, response)
     }
 
@@ -111,16 +140,23 @@ impl Proxy {
         timeout: Option<Duration>,
     ) -> Response<Body> {
         let (mut parts, incoming) = req.into_parts();
-        let path_and_query = parts
-            .uri
-            .path_and_query()
-            .map(|p| p.as_str())
-            .unwrap_or("/");
-        let uri: Uri =
-            match format!("http://{}{}", backend.target.authority(), path_and_query).parse() {
-                Ok(uri) => uri,
-                Err(e) => return respond::bad_gateway(&format!("cannot build upstream URI: {e}")),
-            };
+        let mut uri = http::uri::Parts::default();
+        uri.scheme = Some(Scheme::HTTP);
+        let Some(authority) = backend.authority() else {
+            return respond::bad_gateway(&format!("{} is not an HTTP backend", backend.name));
+        };
+        uri.authority = Some(authority.clone());
+        uri.path_and_query = Some(
+            parts
+                .uri
+                .path_and_query()
+                .cloned()
+                .unwrap_or_else(|| PathAndQuery::from_static("/")),
+        );
+        let uri = match Uri::from_parts(uri) {
+            Ok(uri) => uri,
+            Err(e) => return respond::bad_gateway(&format!("cannot build upstream URI: {e}")),
+        };
         if parts.headers.get(header::HOST).is_none()
             && let Some(authority) = parts.uri.authority()
             && let Ok(v) = HeaderValue::from_str(authority.as_str())
@@ -169,8 +205,9 @@ impl Handler for Proxy {
     async fn handle(self: Arc<Self>, req: Request<Incoming>, conn: Conn) -> Response<Body> {
         let started = Instant::now();
         self.metrics.in_flight.inc();
-        let method = req.method().clone();
-        let path = req.uri().path().to_string();
+        // Kept for the debug log line only; cloning a Uri shares its bytes.
+        let logged = tracing::enabled!(tracing::Level::DEBUG)
+            .then(|| (req.method().clone(), req.uri().clone()));
         let (route, response) = self.route(req, conn).await;
         self.metrics.in_flight.dec();
         let status = response.status().as_u16();
@@ -182,13 +219,13 @@ impl Handler for Proxy {
             })
             .inc();
         let elapsed = started.elapsed();
+        if let Some((method, uri)) = logged {
+            tracing::debug!(%method, path = uri.path(), %route, status, ?elapsed, peer = %conn.peer, "request");
+        }
         self.metrics
             .durations
-            .get_or_create(&RouteLabels {
-                route: route.clone(),
-            })
+            .get_or_create(&RouteLabels { route })
             .observe(elapsed.as_secs_f64());
-        tracing::debug!(%method, %path, %route, status, ?elapsed, peer = %conn.peer, "request");
         response
     }
 }
@@ -232,8 +269,8 @@ fn fast_random() -> u64 {
     })
 }
 
-/// The request's host, lower-case, without port.
-fn request_host<B>(req: &Request<B>) -> String {
+/// The request's host, lower-case, without port (borrowed when already lower-case).
+fn request_host<B>(req: &Request<B>) -> Cow<'_, str> {
     let raw = req
         .headers()
         .get(header::HOST)
@@ -245,7 +282,11 @@ fn request_host<B>(req: &Request<B>) -> String {
     } else {
         raw.rsplit_once(':').map(|(h, _)| h).unwrap_or(raw)
     };
-    host.to_ascii_lowercase()
+    if host.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(host.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(host)
+    }
 }
 
 const HOP_BY_HOP: [&str; 7] = [

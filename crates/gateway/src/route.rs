@@ -21,12 +21,25 @@ pub struct RouteId {
     pub name: String,
     /// Index of the rule within the route.
     pub rule: usize,
+    /// `namespace/name`, built once so that counting a request allocates nothing.
+    #[serde(skip)]
+    label: Arc<str>,
 }
 
 impl RouteId {
+    /// The identity of rule `rule` of route `namespace/name`.
+    pub fn new(namespace: &str, name: &str, rule: usize) -> Self {
+        RouteId {
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+            rule,
+            label: format!("{namespace}/{name}").into(),
+        }
+    }
+
     /// `namespace/name`, the label used in metrics.
-    pub fn label(&self) -> String {
-        format!("{}/{}", self.namespace, self.name)
+    pub fn label(&self) -> &Arc<str> {
+        &self.label
     }
 }
 
@@ -274,11 +287,7 @@ mod tests {
 
     fn rule(name: &str, path: PathMatch) -> Rule {
         Rule {
-            id: RouteId {
-                namespace: "default".into(),
-                name: name.into(),
-                rule: 0,
-            },
+            id: RouteId::new("default", name, 0),
             hostnames: vec![],
             matcher: Match {
                 path,

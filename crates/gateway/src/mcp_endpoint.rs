@@ -1,0 +1,1137 @@
+//! The client side of the MCP gateway: streamable HTTP (POST/GET/DELETE) for
+//! revisions 2025-03-26 to 2025-11-25 with `Mcp-Session-Id` sessions, the stateless
+//! 2026-07-28 revision (headers checked against the body, sessions pooled behind
+//! it), and the legacy HTTP+SSE transport. Sessions live here, across Plans.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use http::header::{ACCEPT, ALLOW, CONTENT_TYPE, HeaderValue, ORIGIN};
+use http::{HeaderMap, Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, Limited, StreamBody};
+use hyper::body::{Frame, Incoming};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use palisade_mcp::http::{HttpClient, SESSION_HEADER, VERSION_HEADER};
+use palisade_mcp::jsonrpc::{self, ErrorObject, Id, Message};
+use palisade_mcp::server::ServerSpec;
+use palisade_mcp::session::{Reply, Session, new_session_id};
+use palisade_mcp::sse;
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+use crate::body::{self, Body, BoxError};
+
+/// Largest JSON-RPC body accepted from a client.
+pub const MAX_BODY: usize = 4 * 1024 * 1024;
+/// Sessions unused for this long are closed (their child processes stopped).
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+/// Keep-alive comment interval on event streams.
+const KEEPALIVE: Duration = Duration::from_secs(15);
+/// The stateless revision.
+pub const MODERN_VERSION: &str = "2026-07-28";
+/// Methods a 2026-07-28 client may call.
+const MODERN_METHODS: &[&str] = &[
+    "completion/complete",
+    "prompts/get",
+    "prompts/list",
+    "resources/list",
+    "resources/read",
+    "resources/templates/list",
+    "server/discover",
+    "tools/call",
+    "tools/list",
+];
+/// 2026-07-28: a routing header disagrees with the body.
+const HEADER_MISMATCH: i64 = -32020;
+/// 2026-07-28: the protocol version is not served.
+const UNSUPPORTED_VERSION: i64 = -32022;
+/// Reserved `_meta` key prefix of the 2026-07-28 request envelope.
+const ENVELOPE: &str = "io.modelcontextprotocol/";
+
+/// A legacy HTTP+SSE client: its event stream, and its session once initialized.
+struct LegacyChannel {
+    server: String,
+    events: mpsc::Sender<Bytes>,
+    session: Mutex<Option<Arc<Session>>>,
+}
+
+/// Every MCP session Palisade holds for clients.
+pub struct McpEndpoint {
+    client: HttpClient,
+    sessions: Mutex<HashMap<String, Arc<Session>>>,
+    legacy: Mutex<HashMap<String, Arc<LegacyChannel>>>,
+    /// Upstream sessions behind stateless (2026-07-28) clients, by server and envelope.
+    pooled: Mutex<HashMap<String, Arc<Session>>>,
+    opening: tokio::sync::Mutex<()>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl McpEndpoint {
+    /// An endpoint with no sessions; expires idle ones in the background when a
+    /// runtime is running.
+    pub fn new() -> Arc<Self> {
+        let mut connector = HttpConnector::new();
+        connector.set_connect_timeout(Some(Duration::from_secs(10)));
+        connector.set_nodelay(true);
+        let endpoint = Arc::new(McpEndpoint {
+            client: Client::builder(TokioExecutor::new()).build(connector),
+            sessions: Mutex::new(HashMap::new()),
+            legacy: Mutex::new(HashMap::new()),
+            pooled: Mutex::new(HashMap::new()),
+            opening: tokio::sync::Mutex::new(()),
+        });
+        if tokio::runtime::Handle::try_current().is_ok() {
+            tokio::spawn(expire_idle(Arc::downgrade(&endpoint)));
+        }
+        endpoint
+    }
+
+    /// Closes the sessions of servers that are gone or changed in a new Plan.
+    pub fn retain_servers(&self, servers: &[Arc<ServerSpec>]) {
+        let keep = |s: &Arc<Session>| servers.iter().any(|spec| **spec == **s.spec());
+        let before = lock(&self.sessions).len() + lock(&self.pooled).len();
+        lock(&self.sessions).retain(|_, s| keep(s));
+        lock(&self.pooled).retain(|_, s| keep(s));
+        lock(&self.legacy).retain(|_, c| servers.iter().any(|spec| spec.name == c.server));
+        let after = lock(&self.sessions).len() + lock(&self.pooled).len();
+        if after < before {
+            tracing::info!(
+                closed = before - after,
+                "closed MCP sessions of changed or removed servers"
+            );
+        }
+    }
+
+    /// Number of open client sessions (handshake and pooled).
+    pub fn session_count(&self) -> usize {
+        lock(&self.sessions).len() + lock(&self.pooled).len()
+    }
+
+    /// Serves the streamable HTTP transport for `server`.
+    pub async fn streamable(
+        &self,
+        req: Request<Incoming>,
+        server: &Arc<ServerSpec>,
+    ) -> Response<Body> {
+        if let Some(denied) = check_origin(req.headers()) {
+            return denied;
+        }
+        match *req.method() {
+            Method::POST => self.post(req, server).await,
+            Method::GET => self.get(req.headers(), server),
+            Method::DELETE => self.delete(req.headers(), server),
+            _ => {
+                let mut r = rpc_error(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    None,
+                    jsonrpc::INVALID_REQUEST,
+                    "use POST, GET or DELETE",
+                );
+                r.headers_mut()
+                    .insert(ALLOW, HeaderValue::from_static("GET, POST, DELETE"));
+                r
+            }
+        }
+    }
+
+    async fn post(&self, req: Request<Incoming>, server: &Arc<ServerSpec>) -> Response<Body> {
+        let (parts, incoming) = req.into_parts();
+        let value = match read_json(incoming).await {
+            Ok(v) => v,
+            Err(r) => return *r,
+        };
+        let version = header_str(&parts.headers, VERSION_HEADER);
+        if version == Some(MODERN_VERSION) || (version.is_none() && has_envelope(&value)) {
+            return self.modern(&parts.headers, value, server).await;
+        }
+        let session_id = header_str(&parts.headers, SESSION_HEADER);
+        if let Value::Array(items) = value {
+            return self.batch(session_id, version, items, server).await;
+        }
+        let message = match Message::from_value(value) {
+            Ok(m) => m,
+            Err(e) => {
+                return rpc_error(
+                    StatusCode::BAD_REQUEST,
+                    None,
+                    jsonrpc::INVALID_REQUEST,
+                    &e.to_string(),
+                );
+            }
+        };
+        if let Message::Request { id, method, params } = &message
+            && method == "initialize"
+        {
+            return self.initialize(id.clone(), params.clone(), server).await;
+        }
+        let session = match self.session(session_id, version, server) {
+            Ok(s) => s,
+            Err(r) => return *r,
+        };
+        match message {
+            Message::Request { id, method, params } => {
+                reply_response(session.request(id, &method, params).await, None).await
+            }
+            Message::Notification { method, params } => {
+                session.client_notification(&method, params).await;
+                accepted()
+            }
+            Message::Response { id, outcome } => match session.client_response(id, outcome).await {
+                Ok(()) => accepted(),
+                Err(why) => rpc_error(
+                    StatusCode::BAD_REQUEST,
+                    None,
+                    jsonrpc::INVALID_REQUEST,
+                    &why,
+                ),
+            },
+        }
+    }
+
+    async fn initialize(
+        &self,
+        id: Id,
+        params: Option<Value>,
+        server: &Arc<ServerSpec>,
+    ) -> Response<Body> {
+        let params = params.unwrap_or_else(|| json!({}));
+        match Session::open(server.clone(), self.client.clone(), params).await {
+            Ok((session, result)) => {
+                let session_id = session.id().to_string();
+                session.touch();
+                lock(&self.sessions).insert(session_id.clone(), session);
+                tracing::info!(server = %server.name, "MCP session opened");
+                let mut response = json_response(StatusCode::OK, &Message::result(id, result));
+                if let Ok(v) = HeaderValue::from_str(&session_id) {
+                    response.headers_mut().insert(SESSION_HEADER, v);
+                }
+                response
+            }
+            Err(e) => json_response(
+                StatusCode::BAD_GATEWAY,
+                &Message::Response {
+                    id,
+                    outcome: Err(e),
+                },
+            ),
+        }
+    }
+
+    /// The session a request names, checked against the server and version.
+    fn session(
+        &self,
+        id: Option<&str>,
+        version: Option<&str>,
+        server: &ServerSpec,
+    ) -> Result<Arc<Session>, Box<Response<Body>>> {
+        let Some(id) = id else {
+            return Err(Box::new(rpc_error(
+                StatusCode::BAD_REQUEST,
+                None,
+                jsonrpc::INVALID_REQUEST,
+                "Bad Request: Missing session ID; send initialize first",
+            )));
+        };
+        let found = lock(&self.sessions).get(id).cloned();
+        let Some(session) = found.filter(|s| s.server() == server.name) else {
+            return Err(Box::new(rpc_error(
+                StatusCode::NOT_FOUND,
+                None,
+                -32001,
+                "Session not found; initialize a new session",
+            )));
+        };
+        if let Some(v) = version
+            && v != session.version()
+        {
+            return Err(Box::new(rpc_error(
+                StatusCode::BAD_REQUEST,
+                None,
+                jsonrpc::INVALID_REQUEST,
+                &format!(
+                    "Bad Request: MCP-Protocol-Version {v} differs from the session's {}",
+                    session.version()
+                ),
+            )));
+        }
+        Ok(session)
+    }
+
+    /// A JSON-RPC batch: accepted on 2025-03-26 sessions only.
+    async fn batch(
+        &self,
+        session_id: Option<&str>,
+        version: Option<&str>,
+        items: Vec<Value>,
+        server: &Arc<ServerSpec>,
+    ) -> Response<Body> {
+        let session = match self.session(session_id, version, server) {
+            Ok(s) => s,
+            Err(r) => return *r,
+        };
+        if session.version() != "2025-03-26" || items.is_empty() {
+            return rpc_error(
+                StatusCode::BAD_REQUEST,
+                None,
+                jsonrpc::INVALID_REQUEST,
+                "JSON-RPC batches are allowed on 2025-03-26 sessions only, and must not be empty",
+            );
+        }
+        let mut answers = Vec::new();
+        for item in items {
+            match Message::from_value(item) {
+                Ok(Message::Request { id, method, params }) => {
+                    let answer = match session.request(id, &method, params).await {
+                        Reply::Now(m) => m,
+                        Reply::Stream(mut rx) => {
+                            let mut last = None;
+                            while let Some(m) = rx.recv().await {
+                                if matches!(m, Message::Response { .. }) {
+                                    last = Some(m);
+                                }
+                            }
+                            match last {
+                                Some(m) => m,
+                                None => continue,
+                            }
+                        }
+                    };
+                    answers.push(answer.to_value());
+                }
+                Ok(Message::Notification { method, params }) => {
+                    session.client_notification(&method, params).await
+                }
+                Ok(Message::Response { id, outcome }) => {
+                    let _ = session.client_response(id, outcome).await;
+                }
+                Err(e) => answers.push(
+                    Message::error(Id::Number(0), jsonrpc::INVALID_REQUEST, e.to_string())
+                        .to_value(),
+                ),
+            }
+        }
+        if answers.is_empty() {
+            return accepted();
+        }
+        json_value_response(StatusCode::OK, &Value::Array(answers))
+    }
+
+    fn get(&self, headers: &HeaderMap, server: &ServerSpec) -> Response<Body> {
+        if !accepts(headers, "text/event-stream") {
+            return rpc_error(
+                StatusCode::NOT_ACCEPTABLE,
+                None,
+                jsonrpc::INVALID_REQUEST,
+                "the GET stream needs Accept: text/event-stream",
+            );
+        }
+        let session = match self.session(
+            header_str(headers, SESSION_HEADER),
+            header_str(headers, VERSION_HEADER),
+            server,
+        ) {
+            Ok(s) => s,
+            Err(r) => return *r,
+        };
+        let Some(events) = session.take_events() else {
+            return rpc_error(
+                StatusCode::CONFLICT,
+                None,
+                jsonrpc::INVALID_REQUEST,
+                "this session already has a GET stream",
+            );
+        };
+        let stream = futures_util::stream::unfold(events, |mut events| async move {
+            tokio::select! {
+                m = events.recv() => m.map(|m| (sse::Event::message(&m.to_json()), events)),
+                _ = tokio::time::sleep(KEEPALIVE) => Some((Bytes::from_static(b": keep-alive\n\n"), events)),
+            }
+        });
+        event_stream(stream)
+    }
+
+    fn delete(&self, headers: &HeaderMap, server: &ServerSpec) -> Response<Body> {
+        let session = match self.session(header_str(headers, SESSION_HEADER), None, server) {
+            Ok(s) => s,
+            Err(r) => return *r,
+        };
+        lock(&self.sessions).remove(session.id());
+        tracing::info!(server = %server.name, "MCP session closed by the client");
+        Response::new(body::empty())
+    }
+
+    /// A 2026-07-28 request: stateless; routing headers must match the body.
+    async fn modern(
+        &self,
+        headers: &HeaderMap,
+        value: Value,
+        server: &Arc<ServerSpec>,
+    ) -> Response<Body> {
+        let Ok(message) = Message::from_value(value) else {
+            return rpc_error(
+                StatusCode::BAD_REQUEST,
+                None,
+                jsonrpc::INVALID_REQUEST,
+                "Body must be a single JSON-RPC request or notification object",
+            );
+        };
+        let (id, method, params) = match message {
+            Message::Request { id, method, params } => (id, method, params),
+            Message::Notification { .. } => return accepted(),
+            Message::Response { .. } => {
+                return rpc_error(
+                    StatusCode::BAD_REQUEST,
+                    None,
+                    jsonrpc::INVALID_REQUEST,
+                    "Body must be a single JSON-RPC request or notification object",
+                );
+            }
+        };
+        if let Err((code, message, data)) = check_modern(headers, &method, params.as_ref()) {
+            let mut error = ErrorObject::new(code, message);
+            error.data = data;
+            return json_response(
+                StatusCode::BAD_REQUEST,
+                &Message::Response {
+                    id,
+                    outcome: Err(error),
+                },
+            );
+        }
+        if !MODERN_METHODS.contains(&method.as_str()) {
+            let mut error = ErrorObject::new(jsonrpc::METHOD_NOT_FOUND, "Method not found");
+            error.data = Some(method.clone().into());
+            return json_response(
+                StatusCode::NOT_FOUND,
+                &Message::Response {
+                    id,
+                    outcome: Err(error),
+                },
+            );
+        }
+        let meta = params
+            .as_ref()
+            .and_then(|p| p.get("_meta"))
+            .cloned()
+            .unwrap_or_default();
+        let session = match self.pooled_session(server, &meta).await {
+            Ok(s) => s,
+            Err(e) => {
+                return json_response(
+                    StatusCode::BAD_GATEWAY,
+                    &Message::Response {
+                        id,
+                        outcome: Err(e),
+                    },
+                );
+            }
+        };
+        let server_info = json!({"name": server.name, "version": env!("CARGO_PKG_VERSION")});
+        if method == "server/discover" {
+            let init = session.initialize_result();
+            let mut result = json!({
+                "supportedVersions": [MODERN_VERSION],
+                "capabilities": init.get("capabilities").cloned().unwrap_or_else(|| json!({})),
+                "resultType": "complete",
+                "ttlMs": 0,
+                "cacheScope": "private",
+                "_meta": {"io.modelcontextprotocol/serverInfo": server_info},
+            });
+            if let Some(i) = init.get("instructions") {
+                result["instructions"] = i.clone();
+            }
+            return json_response(StatusCode::OK, &Message::result(id, result));
+        }
+        let params = params.map(strip_envelope);
+        let list = method.ends_with("/list");
+        let finish: Finish =
+            Arc::new(move |message: &mut Message| modern_result(message, list, &server_info));
+        reply_response(session.request(id, &method, params).await, Some(finish)).await
+    }
+
+    /// The upstream session behind stateless clients with this envelope.
+    async fn pooled_session(
+        &self,
+        server: &Arc<ServerSpec>,
+        meta: &Value,
+    ) -> Result<Arc<Session>, ErrorObject> {
+        let capabilities =
+            upstream_capabilities(meta.get("io.modelcontextprotocol/clientCapabilities"));
+        let client_info = meta
+            .get("io.modelcontextprotocol/clientInfo")
+            .cloned()
+            .unwrap_or_else(|| json!({"name": "mcp-client", "version": "0"}));
+        let key = format!("{}\n{}\n{}", server.name, capabilities, client_info);
+        if let Some(s) = lock(&self.pooled).get(&key).cloned() {
+            s.touch();
+            return Ok(s);
+        }
+        let _opening = self.opening.lock().await;
+        if let Some(s) = lock(&self.pooled).get(&key).cloned() {
+            return Ok(s);
+        }
+        let params = json!({
+            "protocolVersion": palisade_mcp::session::SUPPORTED_VERSIONS[0],
+            "capabilities": capabilities,
+            "clientInfo": client_info,
+        });
+        let (session, _) = Session::open(server.clone(), self.client.clone(), params).await?;
+        session.touch();
+        lock(&self.pooled).insert(key, session.clone());
+        Ok(session)
+    }
+
+    /// Serves the legacy HTTP+SSE transport: `GET <base>` opens the event stream,
+    /// `POST <base>/message?sessionId=` carries client messages.
+    pub async fn legacy(
+        self: &Arc<Self>,
+        req: Request<Incoming>,
+        server: &Arc<ServerSpec>,
+        base: &str,
+    ) -> Response<Body> {
+        if let Some(denied) = check_origin(req.headers()) {
+            return denied;
+        }
+        let is_message = req.uri().path().ends_with("/message");
+        match (req.method().clone(), is_message) {
+            (Method::GET, false) => self.legacy_stream(server, base),
+            (Method::POST, true) => self.legacy_post(req, server).await,
+            _ => rpc_error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                None,
+                jsonrpc::INVALID_REQUEST,
+                "GET the event stream, POST to its message endpoint",
+            ),
+        }
+    }
+
+    fn legacy_stream(self: &Arc<Self>, server: &ServerSpec, base: &str) -> Response<Body> {
+        let id = new_session_id();
+        let (tx, rx) = mpsc::channel::<Bytes>(256);
+        lock(&self.legacy).insert(
+            id.clone(),
+            Arc::new(LegacyChannel {
+                server: server.name.clone(),
+                events: tx,
+                session: Mutex::new(None),
+            }),
+        );
+        let endpoint = sse::Event::named("endpoint", &format!("{base}/message?sessionId={id}"));
+        let guard = LegacyGuard {
+            endpoint: Arc::downgrade(self),
+            id,
+        };
+        let rest = futures_util::stream::unfold((rx, guard), |(mut rx, guard)| async move {
+            tokio::select! {
+                b = rx.recv() => b.map(|b| (b, (rx, guard))),
+                _ = tokio::time::sleep(KEEPALIVE) => Some((Bytes::from_static(b": keep-alive\n\n"), (rx, guard))),
+            }
+        });
+        event_stream(futures_util::stream::iter([endpoint]).chain(rest))
+    }
+
+    async fn legacy_post(
+        &self,
+        req: Request<Incoming>,
+        server: &Arc<ServerSpec>,
+    ) -> Response<Body> {
+        let id = req
+            .uri()
+            .query()
+            .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("sessionId=")))
+            .unwrap_or_default()
+            .to_string();
+        let Some(channel) = lock(&self.legacy)
+            .get(&id)
+            .cloned()
+            .filter(|c| c.server == server.name)
+        else {
+            return rpc_error(
+                StatusCode::NOT_FOUND,
+                None,
+                -32001,
+                "Session not found; open the event stream again",
+            );
+        };
+        let value = match read_json(req.into_body()).await {
+            Ok(v) => v,
+            Err(r) => return *r,
+        };
+        let message = match Message::from_value(value) {
+            Ok(m) => m,
+            Err(e) => {
+                return rpc_error(
+                    StatusCode::BAD_REQUEST,
+                    None,
+                    jsonrpc::INVALID_REQUEST,
+                    &e.to_string(),
+                );
+            }
+        };
+        let session = lock(&channel.session).clone();
+        match (message, session) {
+            (Message::Request { id, method, params }, None) if method == "initialize" => {
+                let client = self.client.clone();
+                let server = server.clone();
+                tokio::spawn(async move {
+                    let answer =
+                        match Session::open(server, client, params.unwrap_or_else(|| json!({})))
+                            .await
+                        {
+                            Ok((session, result)) => {
+                                *lock(&channel.session) = Some(session.clone());
+                                tokio::spawn(relay_events(session, channel.events.clone()));
+                                Message::result(id, result)
+                            }
+                            Err(e) => Message::Response {
+                                id,
+                                outcome: Err(e),
+                            },
+                        };
+                    let _ = channel
+                        .events
+                        .send(sse::Event::message(&answer.to_json()))
+                        .await;
+                });
+            }
+            (_, None) => {
+                return rpc_error(
+                    StatusCode::BAD_REQUEST,
+                    None,
+                    jsonrpc::INVALID_REQUEST,
+                    "send initialize first",
+                );
+            }
+            (Message::Request { id, method, params }, Some(session)) => {
+                tokio::spawn(async move {
+                    match session.request(id, &method, params).await {
+                        Reply::Now(m) => {
+                            let _ = channel.events.send(sse::Event::message(&m.to_json())).await;
+                        }
+                        Reply::Stream(mut rx) => {
+                            while let Some(m) = rx.recv().await {
+                                if channel
+                                    .events
+                                    .send(sse::Event::message(&m.to_json()))
+                                    .await
+                                    .is_err()
+                                {
+                                    return;
+                                }
+                            }
+                        }
+                    }
+                });
+            }
+            (Message::Notification { method, params }, Some(session)) => {
+                session.client_notification(&method, params).await
+            }
+            (Message::Response { id, outcome }, Some(session)) => {
+                if let Err(why) = session.client_response(id, outcome).await {
+                    return rpc_error(
+                        StatusCode::BAD_REQUEST,
+                        None,
+                        jsonrpc::INVALID_REQUEST,
+                        &why,
+                    );
+                }
+            }
+        }
+        accepted()
+    }
+}
+
+/// Removes a legacy channel when its event stream ends.
+struct LegacyGuard {
+    endpoint: Weak<McpEndpoint>,
+    id: String,
+}
+
+impl Drop for LegacyGuard {
+    fn drop(&mut self) {
+        if let Some(endpoint) = self.endpoint.upgrade() {
+            lock(&endpoint.legacy).remove(&self.id);
+        }
+    }
+}
+
+async fn relay_events(session: Arc<Session>, events: mpsc::Sender<Bytes>) {
+    let Some(mut rx) = session.take_events() else {
+        return;
+    };
+    while let Some(m) = rx.recv().await {
+        if events
+            .send(sse::Event::message(&m.to_json()))
+            .await
+            .is_err()
+        {
+            return;
+        }
+    }
+}
+
+async fn expire_idle(endpoint: Weak<McpEndpoint>) {
+    loop {
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        let Some(endpoint) = endpoint.upgrade() else {
+            return;
+        };
+        let fresh = |s: &Arc<Session>| s.idle() < IDLE_TIMEOUT;
+        lock(&endpoint.sessions).retain(|_, s| fresh(s));
+        lock(&endpoint.pooled).retain(|_, s| fresh(s));
+    }
+}
+
+/// DNS-rebinding protection: a browser `Origin` must be a loopback origin or the
+/// host the request was sent to. Requests without `Origin` (not from a browser) pass.
+fn check_origin(headers: &HeaderMap) -> Option<Response<Body>> {
+    let origin = headers.get(ORIGIN)?.to_str().unwrap_or("");
+    let host = origin.split_once("://").map(|(_, rest)| rest).unwrap_or("");
+    let host_only = if host.starts_with('[') {
+        host.split(']').next().map(|h| &h[1..]).unwrap_or(host)
+    } else {
+        host.rsplit_once(':').map(|(h, _)| h).unwrap_or(host)
+    };
+    let loopback = matches!(host_only, "localhost" | "127.0.0.1" | "::1");
+    let same_host = headers
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        == Some(host);
+    if loopback || same_host {
+        return None;
+    }
+    Some(rpc_error(
+        StatusCode::FORBIDDEN,
+        None,
+        jsonrpc::INVALID_REQUEST,
+        "Origin not allowed",
+    ))
+}
+
+fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+fn accepts(headers: &HeaderMap, media: &str) -> bool {
+    headers
+        .get_all(ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains(media) || v.contains("*/*"))
+}
+
+fn has_envelope(value: &Value) -> bool {
+    value
+        .pointer("/params/_meta")
+        .and_then(|m| m.get("io.modelcontextprotocol/protocolVersion"))
+        .is_some()
+}
+
+/// Checks a 2026-07-28 request's headers against its body and envelope.
+fn check_modern(
+    headers: &HeaderMap,
+    method: &str,
+    params: Option<&Value>,
+) -> Result<(), (i64, String, Option<Value>)> {
+    for name in [VERSION_HEADER, "mcp-method", "mcp-name"] {
+        if headers.get_all(name).iter().count() > 1 {
+            return Err((
+                HEADER_MISMATCH,
+                format!("{name} header given more than once"),
+                None,
+            ));
+        }
+    }
+    let meta = params.and_then(|p| p.get("_meta"));
+    let envelope_version = meta
+        .and_then(|m| m.get("io.modelcontextprotocol/protocolVersion"))
+        .and_then(Value::as_str);
+    let has_caps = meta
+        .and_then(|m| m.get("io.modelcontextprotocol/clientCapabilities"))
+        .is_some();
+    let Some(envelope_version) = envelope_version.filter(|_| has_caps) else {
+        return Err((
+            jsonrpc::INVALID_PARAMS,
+            "params._meta must be an object carrying io.modelcontextprotocol/protocolVersion and io.modelcontextprotocol/clientCapabilities".into(),
+            None,
+        ));
+    };
+    if header_str(headers, VERSION_HEADER) != Some(envelope_version) {
+        return Err((
+            HEADER_MISMATCH,
+            "mcp-protocol-version header does not match the request envelope's protocol version"
+                .into(),
+            None,
+        ));
+    }
+    if header_str(headers, "mcp-method") != Some(method) {
+        return Err((
+            HEADER_MISMATCH,
+            "mcp-method header does not match the request body's method".into(),
+            None,
+        ));
+    }
+    let named = match method {
+        "tools/call" | "prompts/get" => Some("name"),
+        "resources/read" => Some("uri"),
+        _ => None,
+    };
+    if let Some(field) = named {
+        let in_body = params.and_then(|p| p.get(field)).and_then(Value::as_str);
+        let in_header = header_str(headers, "mcp-name").and_then(decode_header_value);
+        if in_body.is_none() || in_header.as_deref() != in_body {
+            return Err((
+                HEADER_MISMATCH,
+                format!("mcp-name header does not match the request body's '{field}' parameter"),
+                None,
+            ));
+        }
+    }
+    if envelope_version != MODERN_VERSION {
+        return Err((
+            UNSUPPORTED_VERSION,
+            "Unsupported protocol version".into(),
+            Some(json!({"supported": [MODERN_VERSION], "requested": envelope_version})),
+        ));
+    }
+    Ok(())
+}
+
+/// Decodes a header value, including the `=?base64?…?=` form for non-ASCII values.
+fn decode_header_value(raw: &str) -> Option<String> {
+    let Some(encoded) = raw
+        .strip_prefix("=?base64?")
+        .and_then(|r| r.strip_suffix("?="))
+    else {
+        return Some(raw.to_string());
+    };
+    String::from_utf8(decode_base64(encoded)?).ok()
+}
+
+fn decode_base64(text: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    let mut acc = 0u32;
+    let mut bits = 0;
+    for c in text.bytes().filter(|c| *c != b'=') {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
+            _ => return None,
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    Some(out)
+}
+
+/// Client capabilities passed to upstreams of stateless clients: server-to-client
+/// requests cannot reach a 2026-07-28 client through a pooled session, so sampling,
+/// elicitation and roots are not declared.
+fn upstream_capabilities(caps: Option<&Value>) -> Value {
+    let mut caps = caps.cloned().unwrap_or_else(|| json!({}));
+    if let Some(obj) = caps.as_object_mut() {
+        for key in ["sampling", "elicitation", "roots", "extensions", "tasks"] {
+            obj.remove(key);
+        }
+    }
+    caps
+}
+
+/// Removes the 2026-07-28 envelope from params before they go to a handshake-era upstream.
+fn strip_envelope(mut params: Value) -> Value {
+    if let Some(meta) = params.get_mut("_meta").and_then(Value::as_object_mut) {
+        meta.retain(|k, _| !k.starts_with(ENVELOPE));
+    }
+    params
+}
+
+/// Shapes an upstream result for a 2026-07-28 client.
+fn modern_result(message: &mut Message, list: bool, server_info: &Value) {
+    let Message::Response {
+        outcome: Ok(result),
+        ..
+    } = message
+    else {
+        return;
+    };
+    let Some(obj) = result.as_object_mut() else {
+        return;
+    };
+    obj.entry("resultType").or_insert_with(|| "complete".into());
+    if list {
+        obj.entry("ttlMs").or_insert_with(|| 0.into());
+        obj.entry("cacheScope").or_insert_with(|| "private".into());
+        if let Some(Value::Array(tools)) = obj.get_mut("tools") {
+            for tool in tools.iter_mut().filter_map(Value::as_object_mut) {
+                tool.remove("execution");
+            }
+        }
+    }
+    let meta = obj.entry("_meta").or_insert_with(|| json!({}));
+    if let Some(meta) = meta.as_object_mut() {
+        meta.insert(
+            "io.modelcontextprotocol/serverInfo".into(),
+            server_info.clone(),
+        );
+    }
+}
+
+async fn read_json(incoming: Incoming) -> Result<Value, Box<Response<Body>>> {
+    let bytes = match Limited::new(incoming, MAX_BODY).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => {
+            return Err(Box::new(rpc_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                None,
+                jsonrpc::INVALID_REQUEST,
+                &format!("body larger than {MAX_BODY} bytes, or unreadable"),
+            )));
+        }
+    };
+    serde_json::from_slice(&bytes).map_err(|e| {
+        Box::new(rpc_error(
+            StatusCode::BAD_REQUEST,
+            None,
+            jsonrpc::PARSE_ERROR,
+            &format!("Parse error: {e}"),
+        ))
+    })
+}
+
+/// Shapes the final response of a reply (stateless clients need extra fields).
+type Finish = Arc<dyn Fn(&mut Message) + Send + Sync>;
+
+/// Turns a session reply into HTTP: JSON when the response is the first message,
+/// else an event stream carrying the interim messages and then the response.
+async fn reply_response(reply: Reply, finish: Option<Finish>) -> Response<Body> {
+    let mut rx = match reply {
+        Reply::Now(mut m) => {
+            if let Some(f) = &finish {
+                f(&mut m);
+            }
+            return json_response(StatusCode::OK, &m);
+        }
+        Reply::Stream(rx) => rx,
+    };
+    let Some(mut first) = rx.recv().await else {
+        return rpc_error(
+            StatusCode::BAD_GATEWAY,
+            None,
+            jsonrpc::INTERNAL_ERROR,
+            "the upstream MCP server went away",
+        );
+    };
+    if matches!(first, Message::Response { .. }) {
+        if let Some(f) = &finish {
+            f(&mut first);
+        }
+        return json_response(StatusCode::OK, &first);
+    }
+    let stream = futures_util::stream::unfold(
+        (Some(first), rx, finish),
+        |(pending, mut rx, finish)| async move {
+            let mut message = match pending {
+                Some(m) => m,
+                None => rx.recv().await?,
+            };
+            if let (Message::Response { .. }, Some(f)) = (&message, &finish) {
+                f(&mut message);
+            }
+            Some((sse::Event::message(&message.to_json()), (None, rx, finish)))
+        },
+    );
+    event_stream(stream)
+}
+
+fn event_stream(
+    stream: impl futures_util::Stream<Item = Bytes> + Send + 'static,
+) -> Response<Body> {
+    let body = StreamBody::new(stream.map(|b| Ok::<_, BoxError>(Frame::data(b))));
+    let mut response = Response::new(body::boxed(body));
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    headers.insert(
+        http::header::CACHE_CONTROL,
+        HeaderValue::from_static("no-cache"),
+    );
+    response
+}
+
+fn json_response(status: StatusCode, message: &Message) -> Response<Body> {
+    json_value_response(status, &message.to_value())
+}
+
+fn json_value_response(status: StatusCode, value: &Value) -> Response<Body> {
+    let mut response = Response::new(body::boxed(Full::new(Bytes::from(value.to_string()))));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+/// A JSON-RPC error with an HTTP status (id null when the request had none).
+fn rpc_error(status: StatusCode, id: Option<Id>, code: i64, message: &str) -> Response<Body> {
+    let id = id.map(|i| i.to_value()).unwrap_or(Value::Null);
+    let value = json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}});
+    json_value_response(status, &value)
+}
+
+fn accepted() -> Response<Body> {
+    let mut response = Response::new(body::empty());
+    *response.status_mut() = StatusCode::ACCEPTED;
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(*k, HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    fn envelope(version: &str) -> Value {
+        json!({"name": "echo", "_meta": {
+            "io.modelcontextprotocol/protocolVersion": version,
+            "io.modelcontextprotocol/clientCapabilities": {}}})
+    }
+
+    #[test]
+    fn modern_headers_must_match_the_body() {
+        let ok = headers(&[
+            ("mcp-protocol-version", "2026-07-28"),
+            ("mcp-method", "tools/call"),
+            ("mcp-name", "echo"),
+        ]);
+        assert!(check_modern(&ok, "tools/call", Some(&envelope("2026-07-28"))).is_ok());
+        let wrong_name = headers(&[
+            ("mcp-protocol-version", "2026-07-28"),
+            ("mcp-method", "tools/call"),
+            ("mcp-name", "other"),
+        ]);
+        assert_eq!(
+            check_modern(&wrong_name, "tools/call", Some(&envelope("2026-07-28")))
+                .unwrap_err()
+                .0,
+            HEADER_MISMATCH
+        );
+        let no_name = headers(&[
+            ("mcp-protocol-version", "2026-07-28"),
+            ("mcp-method", "tools/call"),
+        ]);
+        assert_eq!(
+            check_modern(&no_name, "tools/call", Some(&envelope("2026-07-28")))
+                .unwrap_err()
+                .0,
+            HEADER_MISMATCH
+        );
+        let wrong_method = headers(&[
+            ("mcp-protocol-version", "2026-07-28"),
+            ("mcp-method", "tools/list"),
+            ("mcp-name", "echo"),
+        ]);
+        assert_eq!(
+            check_modern(&wrong_method, "tools/call", Some(&envelope("2026-07-28")))
+                .unwrap_err()
+                .0,
+            HEADER_MISMATCH
+        );
+        let twice = headers(&[
+            ("mcp-protocol-version", "2026-07-28"),
+            ("mcp-method", "tools/call"),
+            ("mcp-method", "tools/call"),
+            ("mcp-name", "echo"),
+        ]);
+        assert_eq!(
+            check_modern(&twice, "tools/call", Some(&envelope("2026-07-28")))
+                .unwrap_err()
+                .0,
+            HEADER_MISMATCH
+        );
+        assert_eq!(
+            check_modern(&ok, "tools/call", Some(&json!({"name": "echo"})))
+                .unwrap_err()
+                .0,
+            jsonrpc::INVALID_PARAMS
+        );
+        let future = headers(&[
+            ("mcp-protocol-version", "2027-01-01"),
+            ("mcp-method", "tools/call"),
+            ("mcp-name", "echo"),
+        ]);
+        let (code, _, data) =
+            check_modern(&future, "tools/call", Some(&envelope("2027-01-01"))).unwrap_err();
+        assert_eq!(code, UNSUPPORTED_VERSION);
+        assert_eq!(data.unwrap()["supported"][0], MODERN_VERSION);
+    }
+
+    #[test]
+    fn decodes_encoded_header_values() {
+        assert_eq!(decode_header_value("echo").as_deref(), Some("echo"));
+        // "héllo" in base64.
+        assert_eq!(
+            decode_header_value("=?base64?aMOpbGxv?=").as_deref(),
+            Some("héllo")
+        );
+        assert_eq!(decode_header_value("=?base64?!!?="), None);
+    }
+
+    #[test]
+    fn origins() {
+        assert!(check_origin(&headers(&[])).is_none());
+        assert!(check_origin(&headers(&[("origin", "http://localhost:3000")])).is_none());
+        assert!(
+            check_origin(&headers(&[
+                ("origin", "http://gw.example:8080"),
+                ("host", "gw.example:8080")
+            ]))
+            .is_none()
+        );
+        let denied = check_origin(&headers(&[
+            ("origin", "http://evil.example"),
+            ("host", "127.0.0.1:8080"),
+        ]))
+        .unwrap();
+        assert_eq!(denied.status(), StatusCode::FORBIDDEN);
+    }
+
+    #[test]
+    fn shapes_results_for_stateless_clients() {
+        let mut m = Message::result(
+            Id::Number(1),
+            json!({"tools": [{"name": "a", "execution": {"taskSupport": "forbidden"}}]}),
+        );
+        modern_result(&mut m, true, &json!({"name": "s"}));
+        let v = m.to_value();
+        assert_eq!(v["result"]["resultType"], "complete");
+        assert_eq!(v["result"]["ttlMs"], 0);
+        assert_eq!(v["result"]["cacheScope"], "private");
+        assert!(v["result"]["tools"][0].get("execution").is_none());
+        assert_eq!(
+            v["result"]["_meta"]["io.modelcontextprotocol/serverInfo"]["name"],
+            "s"
+        );
+        let p = strip_envelope(envelope("2026-07-28"));
+        assert_eq!(p["_meta"], json!({}));
+    }
+}

@@ -1,0 +1,67 @@
+//! What a virtual MCP server is made of: its targets, how each is reached, and the
+//! federation settings. Built by the gateway when it compiles a Plan.
+
+use std::sync::Arc;
+
+use http::Uri;
+
+use crate::federation::PrefixMode;
+use crate::stdio::StdioCommand;
+
+/// How to reach one target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Transport {
+    /// A child process per client session, speaking stdio.
+    Stdio(StdioCommand),
+    /// Streamable HTTP at this URL.
+    StreamableHttp(Uri),
+    /// Legacy HTTP+SSE: the event stream's URL.
+    Sse(Uri),
+}
+
+/// One upstream of a virtual server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// Target name (used as the federation prefix).
+    pub name: String,
+    /// How to reach it.
+    pub transport: Transport,
+}
+
+/// What happens when a target cannot be reached (`failureMode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FailureMode {
+    /// The session fails when any target fails (the default).
+    #[default]
+    FailClosed,
+    /// Targets that fail are left out; the others serve.
+    FailOpen,
+}
+
+/// A virtual MCP server: one or more targets seen as one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerSpec {
+    /// `Kind/namespace/name` of the resource, for logs and errors.
+    pub name: String,
+    /// The targets, at least one.
+    pub targets: Vec<Target>,
+    /// Name prefixing.
+    pub prefix: PrefixMode,
+    /// Target failures.
+    pub failure: FailureMode,
+}
+
+impl ServerSpec {
+    /// Whether names are prefixed with their target.
+    pub fn prefixes(&self) -> bool {
+        self.prefix.applies(self.targets.len())
+    }
+
+    /// Target names, in order.
+    pub fn target_names(&self) -> Vec<String> {
+        self.targets.iter().map(|t| t.name.clone()).collect()
+    }
+}
+
+/// A shared server description.
+pub type SharedSpec = Arc<ServerSpec>;

@@ -1,0 +1,515 @@
+//! The MCP gateway end to end: the real binary, the reference server
+//! `@modelcontextprotocol/server-everything` (over stdio and streamable HTTP), the
+//! seed's `server-github` through `npx`, and the official Python and TypeScript SDK
+//! clients on every transport and protocol revision.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use http::{Method, Request, StatusCode};
+use palisade_testkit::client::{Body, Client};
+use palisade_testkit::{Palisade, TempDir, free_port, peers};
+use serde_json::{Value, json};
+
+fn repo_file(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(rel)
+}
+
+fn everything_js() -> PathBuf {
+    peers::node_package("@modelcontextprotocol/server-everything").join("dist/index.js")
+}
+
+/// An MCPServer running server-everything over stdio, as `tools/everything`.
+fn everything_stdio_manifest() -> String {
+    format!(
+        "apiVersion: kagent.dev/v1alpha1\nkind: MCPServer\nmetadata: {{name: everything, namespace: tools}}\nspec:\n  deployment:\n    cmd: node\n    args: [{:?}, stdio]\n  transportType: stdio\n",
+        everything_js().display().to_string()
+    )
+}
+
+fn start(dir: &TempDir, manifest: &str) -> Palisade {
+    let config = dir.path().join("mcp.yaml");
+    std::fs::write(&config, manifest).unwrap();
+    Palisade::builder(env!("CARGO_BIN_EXE_palisade"))
+        .arg("-f")
+        .arg(&config)
+        .current_dir(peers::dir())
+        .start()
+}
+
+/// Runs the Python SDK probe (tests/clients/mcp_probe.py) and returns its report.
+fn probe(url: &str, args: &[&str]) -> Value {
+    let output = Command::new(peers::python())
+        .arg(repo_file("tests/clients/mcp_probe.py"))
+        .arg(url)
+        .args(args)
+        .output()
+        .expect("python runs");
+    assert!(
+        output.status.success(),
+        "probe {url} {args:?} failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("probe prints JSON")
+}
+
+fn names(report: &Value, key: &str) -> Vec<String> {
+    report[key]
+        .as_array()
+        .unwrap_or_else(|| panic!("no {key} in {report}"))
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect()
+}
+
+fn call_text(report: &Value, tool: &str) -> String {
+    report["calls"][tool]["text"][0]
+        .as_str()
+        .unwrap_or_else(|| panic!("no text for {tool} in {report}"))
+        .to_string()
+}
+
+#[test]
+fn stdio_server_serves_every_client_revision_and_transport() {
+    let dir = TempDir::new("mcp-stdio");
+    let palisade = start(&dir, &everything_stdio_manifest());
+    let url = format!("{}/mcp/tools/everything", palisade.listen_url());
+    let common = [
+        "--call",
+        r#"echo={"message":"hi there"}"#,
+        "--call",
+        r#"get-sum={"a":2,"b":40}"#,
+        "--progress",
+        "trigger-long-running-operation",
+        "--prompts",
+        "--resources",
+    ];
+
+    // Python SDK, default mode: probes server/discover and lands on 2026-07-28.
+    let modern = probe(&url, &common);
+    // Python SDK, handshake mode: initialize, Mcp-Session-Id, 2025-11-25.
+    let mut legacy_args = vec!["--mode", "legacy"];
+    legacy_args.extend(common);
+    let handshake = probe(&url, &legacy_args);
+    assert_eq!(modern["protocol_version"], "2026-07-28");
+    assert_eq!(handshake["protocol_version"], "2025-11-25");
+    for report in [&modern, &handshake] {
+        let tools = names(report, "tools");
+        for expected in ["echo", "get-sum", "trigger-long-running-operation"] {
+            assert!(
+                tools.contains(&expected.to_string()),
+                "{expected} missing from {tools:?}"
+            );
+        }
+        assert_eq!(call_text(report, "echo"), "Echo: hi there");
+        assert_eq!(call_text(report, "get-sum"), "The sum of 2 and 40 is 42.");
+        assert_eq!(
+            report["progress"],
+            json!([1.0, 2.0]),
+            "progress notifications relayed"
+        );
+        assert!(names(report, "prompts").contains(&"simple-prompt".to_string()));
+        assert!(
+            names(report, "resources")
+                .iter()
+                .any(|u| u.starts_with("demo://resource/static/"))
+        );
+        assert_eq!(report["read_first"], 1);
+    }
+
+    // Legacy HTTP+SSE transport.
+    let sse_url = format!("{}/sse/tools/everything", palisade.listen_url());
+    let sse = probe(
+        &sse_url,
+        &[
+            "--transport",
+            "sse",
+            "--mode",
+            "legacy",
+            "--call",
+            r#"echo={"message":"over sse"}"#,
+            "--progress",
+            "trigger-long-running-operation",
+        ],
+    );
+    assert_eq!(call_text(&sse, "echo"), "Echo: over sse");
+    assert_eq!(sse["progress"], json!([1.0, 2.0]));
+
+    // The child's stderr is in Palisade's log, tagged with the server.
+    let logs = palisade.logs();
+    assert!(
+        logs.contains("Starting default (STDIO) server"),
+        "stderr not relayed:\n{logs}"
+    );
+    assert!(logs.contains("MCPServer/tools/everything"));
+}
+
+#[test]
+fn typescript_sdk_client_over_streamable_http_and_sse() {
+    let dir = TempDir::new("mcp-ts");
+    let palisade = start(&dir, &everything_stdio_manifest());
+    for (transport, path) in [("streamable", "mcp"), ("sse", "sse")] {
+        let url = format!("{}/{path}/tools/everything", palisade.listen_url());
+        let output = Command::new("node")
+            .arg(repo_file("tests/clients/mcp_probe.mjs"))
+            .arg(&url)
+            .arg(transport)
+            .env(
+                "MCP_SDK_DIR",
+                peers::node_package("@modelcontextprotocol/sdk"),
+            )
+            .current_dir(peers::dir())
+            .output()
+            .expect("node runs");
+        assert!(
+            output.status.success(),
+            "{transport}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+        if transport == "streamable" {
+            assert_eq!(report["protocolVersion"], "2025-11-25", "{transport}");
+            assert_eq!(
+                report["sessionId"].as_str().map(str::len),
+                Some(64),
+                "{transport}"
+            );
+        }
+        assert_eq!(report["echo"], "Echo: from ts", "{transport}");
+        assert!(
+            report["tools"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|t| t == "get-sum"),
+            "{transport}"
+        );
+        assert_eq!(report["progress"], json!([1, 2]), "{transport}");
+    }
+}
+
+/// A server-everything child speaking streamable HTTP on its own port.
+struct HttpEverything {
+    child: Child,
+    port: u16,
+}
+
+impl HttpEverything {
+    fn start() -> Self {
+        let port = free_port();
+        let child = Command::new("node")
+            .arg(everything_js())
+            .arg("streamableHttp")
+            .env("PORT", port.to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("node starts");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "server-everything never listened on {port}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        HttpEverything { child, port }
+    }
+}
+
+impl Drop for HttpEverything {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn federated_manifest(targets: &[(&str, u16)], extra: &str) -> String {
+    let mut targets_yaml = String::new();
+    for (name, port) in targets {
+        targets_yaml.push_str(&format!(
+            "    - name: {name}\n      static: {{host: 127.0.0.1, port: {port}}}\n"
+        ));
+    }
+    format!(
+        "apiVersion: agentgateway.dev/v1alpha1\nkind: AgentgatewayBackend\nmetadata: {{name: fed}}\nspec:\n  mcp:\n{extra}    targets:\n{targets_yaml}---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {{name: fed}}\nspec:\n  rules:\n  - matches: [{{path: {{type: PathPrefix, value: /fed}}}}]\n    backendRefs: [{{group: agentgateway.dev, kind: AgentgatewayBackend, name: fed}}]\n"
+    )
+}
+
+#[test]
+fn federates_targets_with_prefixes_and_survives_a_dead_one() {
+    let a = HttpEverything::start();
+    let b = HttpEverything::start();
+    let dead = free_port();
+    let dir = TempDir::new("mcp-fed");
+    let manifest = federated_manifest(
+        &[("alpha", a.port), ("beta", b.port), ("gone", dead)],
+        "    failureMode: FailOpen\n",
+    );
+    let palisade = start(&dir, &manifest);
+    let url = format!("{}/fed", palisade.listen_url());
+    for mode in ["legacy", "auto"] {
+        let report = probe(
+            &url,
+            &[
+                "--mode",
+                mode,
+                "--call",
+                r#"alpha_echo={"message":"to alpha"}"#,
+                "--call",
+                r#"beta_get-sum={"a":1,"b":1}"#,
+                "--resources",
+            ],
+        );
+        let tools = names(&report, "tools");
+        assert!(
+            tools.contains(&"alpha_echo".to_string()) && tools.contains(&"beta_echo".to_string()),
+            "{tools:?}"
+        );
+        assert!(
+            !tools.iter().any(|t| t == "echo"),
+            "unprefixed name leaked: {tools:?}"
+        );
+        assert_eq!(call_text(&report, "alpha_echo"), "Echo: to alpha");
+        assert_eq!(
+            call_text(&report, "beta_get-sum"),
+            "The sum of 1 and 1 is 2."
+        );
+        let resources = names(&report, "resources");
+        assert!(
+            resources.iter().any(|u| u.starts_with("alpha+demo://")),
+            "{resources:?}"
+        );
+        assert!(
+            resources.iter().any(|u| u.starts_with("beta+demo://")),
+            "{resources:?}"
+        );
+        assert_eq!(
+            report["read_first"], 1,
+            "a prefixed resource URI reads through"
+        );
+    }
+    drop(palisade);
+
+    // FailClosed (the default): a dead target makes the session fail, clearly.
+    let dir = TempDir::new("mcp-fed-closed");
+    let palisade = start(
+        &dir,
+        &federated_manifest(&[("alpha", a.port), ("gone", dead)], ""),
+    );
+    let output = Command::new(peers::python())
+        .arg(repo_file("tests/clients/mcp_probe.py"))
+        .arg(format!("{}/fed", palisade.listen_url()))
+        .args(["--mode", "legacy"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("gone"),
+        "the error names the failing target:\n{stderr}"
+    );
+}
+
+#[test]
+fn seed_github_server_runs_through_npx_as_written() {
+    let dir = TempDir::new("mcp-seed");
+    let manifest = std::fs::read_to_string(repo_file("examples/seed/02-mcp-server.yaml"))
+        .or_else(|_| {
+            // The seed block that defines the MCPServer, whatever its file name.
+            std::fs::read_dir(repo_file("examples/seed"))
+                .unwrap()
+                .filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok())
+                .find(|text| text.contains("kind: MCPServer") && text.contains("server-github"))
+                .ok_or(())
+        })
+        .expect("the seed's MCPServer manifest");
+    let palisade = start(&dir, &manifest);
+    let url = format!("{}/mcp/policies/test-mcp-server", palisade.listen_url());
+    let report = probe(&url, &["--mode", "legacy"]);
+    let tools = names(&report, "tools");
+    for tool in [
+        "search_repositories",
+        "search_issues",
+        "search_code",
+        "search_users",
+    ] {
+        assert!(
+            tools.contains(&tool.to_string()),
+            "{tool} missing from {tools:?}"
+        );
+    }
+}
+
+async fn post(
+    client: &Client,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Value,
+) -> palisade_testkit::client::Response {
+    let mut req = Request::builder()
+        .method(Method::POST)
+        .uri(url)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream");
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    client
+        .send(req.body(Body::json(&body)).unwrap())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn rejects_what_the_protocol_forbids() {
+    let dir = TempDir::new("mcp-raw");
+    let palisade = start(&dir, &everything_stdio_manifest());
+    let url = format!("{}/mcp/tools/everything", palisade.listen_url());
+    let client = Client::new();
+    let envelope = json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {}
+    });
+    let call = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+        "params": {"name": "echo", "arguments": {"message": "x"}, "_meta": envelope}});
+
+    // 2026-07-28: Mcp-Name must match the body, before anything reaches the server.
+    let r = post(
+        &client,
+        &url,
+        &[
+            ("mcp-protocol-version", "2026-07-28"),
+            ("mcp-method", "tools/call"),
+            ("mcp-name", "get-env"),
+        ],
+        call.clone(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.json()["error"]["code"], -32020);
+    let r = post(
+        &client,
+        &url,
+        &[
+            ("mcp-protocol-version", "2026-07-28"),
+            ("mcp-method", "tools/list"),
+            ("mcp-name", "echo"),
+        ],
+        call.clone(),
+    )
+    .await;
+    assert_eq!(r.json()["error"]["code"], -32020, "Mcp-Method mismatch");
+    let r = post(
+        &client,
+        &url,
+        &[
+            ("mcp-protocol-version", "2026-07-28"),
+            ("mcp-method", "tools/call"),
+            ("mcp-name", "echo"),
+        ],
+        call.clone(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["result"]["content"][0]["text"], "Echo: x");
+    assert_eq!(r.json()["result"]["resultType"], "complete");
+
+    // Handshake era: no session, unknown session, malformed JSON.
+    let list = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"});
+    let r = post(
+        &client,
+        &url,
+        &[("mcp-protocol-version", "2025-11-25")],
+        list.clone(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let r = post(
+        &client,
+        &url,
+        &[
+            ("mcp-protocol-version", "2025-11-25"),
+            ("mcp-session-id", "0123456789abcdef"),
+        ],
+        list.clone(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let req = Request::post(&url)
+        .header("content-type", "application/json")
+        .body(Body::full("{not json"))
+        .unwrap();
+    let r = client.send(req).await.unwrap();
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.json()["error"]["code"], -32700);
+
+    // A session is bound to its server: its id does not open another server's session.
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}});
+    let r = post(&client, &url, &[], init.clone()).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["result"]["protocolVersion"], "2025-06-18");
+    let session = r
+        .header("mcp-session-id")
+        .expect("a session id")
+        .to_string();
+    assert_eq!(session.len(), 64, "256-bit session ids");
+    let r = post(
+        &client,
+        &url,
+        &[
+            ("mcp-session-id", &session),
+            ("mcp-protocol-version", "2025-06-18"),
+        ],
+        list.clone(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.json()["result"]["tools"].as_array().unwrap().len() > 5);
+    let r = post(
+        &client,
+        &url,
+        &[
+            ("mcp-session-id", &session),
+            ("mcp-protocol-version", "2025-03-26"),
+        ],
+        list.clone(),
+    )
+    .await;
+    assert_eq!(
+        r.status,
+        StatusCode::BAD_REQUEST,
+        "a version header that differs from the session's"
+    );
+
+    // DNS rebinding: a foreign browser Origin is refused.
+    let r = post(&client, &url, &[("origin", "http://evil.example")], init).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+
+    // DELETE ends the session and stops its child process.
+    let req = Request::builder()
+        .method(Method::DELETE)
+        .uri(&url)
+        .header("mcp-session-id", &session)
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(client.send(req).await.unwrap().status, StatusCode::OK);
+    let r = post(
+        &client,
+        &url,
+        &[
+            ("mcp-session-id", &session),
+            ("mcp-protocol-version", "2025-06-18"),
+        ],
+        list,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    palisade
+        .wait_for_log_async("MCP server exited", Duration::from_secs(10))
+        .await;
+}

@@ -6,37 +6,48 @@ use http::uri::Authority;
 use palisade_mcp::server::ServerSpec;
 use serde::Serialize;
 
+use crate::llm::LlmTarget;
+
 /// A resolved upstream.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Backend {
     /// `Kind/namespace/name[:port]`, for logs and metrics.
     pub name: String,
     /// Where to send requests.
     pub target: Target,
-    /// The target's URI authority, parsed once at compile time (HTTP targets).
+    /// What the proxy needs at request time, built once.
     #[serde(skip)]
-    authority: Option<Authority>,
-    /// The virtual MCP server (MCP targets).
-    #[serde(skip)]
-    mcp: Option<Arc<ServerSpec>>,
+    kind: Kind,
+}
+
+/// The request-time form of a backend.
+#[derive(Debug, Clone)]
+enum Kind {
+    Http(Authority),
+    Mcp(Arc<ServerSpec>),
+    Llm(Arc<LlmTarget>),
+}
+
+/// Parses `host:port` (IPv6 bracketed) into a URI authority.
+pub fn authority(host: &str, port: u16) -> Result<Authority, String> {
+    let text = if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    };
+    Authority::try_from(text.as_str())
+        .map_err(|e| format!("`{text}` is not a valid host and port: {e}"))
 }
 
 impl Backend {
     /// A plain HTTP/1.1 backend at `host:port`; fails when the pair is not a valid
     /// URI authority.
     pub fn http(name: String, host: String, port: u16) -> Result<Self, String> {
-        let text = if host.contains(':') {
-            format!("[{host}]:{port}")
-        } else {
-            format!("{host}:{port}")
-        };
-        let authority = Authority::try_from(text.as_str())
-            .map_err(|e| format!("{name}: `{text}` is not a valid host and port: {e}"))?;
+        let parsed = authority(&host, port).map_err(|e| format!("{name}: {e}"))?;
         Ok(Backend {
             name,
             target: Target::Http { host, port },
-            authority: Some(authority),
-            mcp: None,
+            kind: Kind::Http(parsed),
         })
     }
 
@@ -47,23 +58,48 @@ impl Backend {
                 server: server.name.clone(),
             },
             name,
-            authority: None,
-            mcp: Some(server),
+            kind: Kind::Mcp(server),
         }
     }
 
-    /// `host:port` (IPv6 addresses bracketed) of an HTTP target.
+    /// An LLM provider.
+    pub fn llm(name: String, target: Arc<LlmTarget>) -> Self {
+        Backend {
+            target: Target::Llm {
+                provider: target.provider.name(),
+                upstream: target.base.to_string(),
+            },
+            name,
+            kind: Kind::Llm(target),
+        }
+    }
+
+    /// `host:port` of an HTTP target.
     pub fn authority(&self) -> Option<&Authority> {
-        self.authority.as_ref()
+        match &self.kind {
+            Kind::Http(a) => Some(a),
+            _ => None,
+        }
     }
 
     /// The MCP server of an MCP target.
     pub fn mcp_server(&self) -> Option<&Arc<ServerSpec>> {
-        self.mcp.as_ref()
+        match &self.kind {
+            Kind::Mcp(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The provider of an LLM target.
+    pub fn llm_target(&self) -> Option<&Arc<LlmTarget>> {
+        match &self.kind {
+            Kind::Llm(t) => Some(t),
+            _ => None,
+        }
     }
 }
 
-/// How to reach a backend.
+/// How to reach a backend (as shown by `/config`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "type", rename_all = "camelCase")]
 pub enum Target {
@@ -78,5 +114,12 @@ pub enum Target {
     Mcp {
         /// `Kind/namespace/name` of the server.
         server: String,
+    },
+    /// An LLM provider (the API key is never shown).
+    Llm {
+        /// Provider name.
+        provider: &'static str,
+        /// Upstream base URL.
+        upstream: String,
     },
 }

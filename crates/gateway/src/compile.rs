@@ -19,10 +19,13 @@ use palisade_api::kinds::gateway_api::{
     FromNamespaces, Gateway, HttpBackendRef, HttpRoute, HttpRouteMatch, HttpRouteRule,
     ListenerProtocol, PathMatchType, ValueMatchType,
 };
+use palisade_api::kinds::kagent::ModelConfig;
 use palisade_api::load::Loaded;
 use palisade_api::snapshot::Snapshot;
 
 use crate::backend::Backend;
+use crate::guard::Guards;
+use crate::llm;
 use crate::mcp_servers::{self, McpServers};
 use crate::plan::Plan;
 use crate::programs::compile_regex;
@@ -53,14 +56,15 @@ pub fn compile(
     options: &Options,
     generation: u64,
 ) -> (Option<Plan>, Vec<Diagnostic>) {
-    let (guarded, mut diagnostics) = policy_targets(snapshot);
+    let (policies, mut diagnostics) = policy_targets(snapshot);
     let mcp = mcp_servers::compile(snapshot, &mut diagnostics);
     let mut cx = Compiler {
         snapshot,
         options,
         diagnostics,
         mcp,
-        guarded,
+        guarded: policies.unenforced,
+        guards: policies.guards,
         sockets: BTreeMap::new(),
         listeners: Vec::new(),
     };
@@ -111,6 +115,8 @@ struct Compiler<'a> {
     diagnostics: Vec<Diagnostic>,
     /// Targets of policies Palisade cannot enforce yet, with the policy's name.
     guarded: HashMap<ResourceKey, String>,
+    /// Prompt guards by the resource they target.
+    guards: HashMap<ResourceKey, Arc<Guards>>,
     sockets: BTreeMap<SocketAddr, Vec<Rule>>,
     listeners: Vec<ListenerSlot>,
     mcp: McpServers,
@@ -277,6 +283,7 @@ impl Compiler<'_> {
                             unavailable: Some(format!(
                                 "{policy} applies here and Palisade cannot enforce it yet"
                             )),
+                            guards: None,
                         }),
                         None => action.clone(),
                     };
@@ -381,10 +388,21 @@ impl Compiler<'_> {
         } else {
             None
         };
+        let guards = self.guards.get(&loaded.key()).cloned().or_else(|| {
+            rule.backend_refs.iter().find_map(|r| {
+                let key = ResourceKey {
+                    kind: r.effective_kind().to_string(),
+                    namespace: Some(r.namespace.as_deref().unwrap_or(namespace).to_string()),
+                    name: r.name.clone(),
+                };
+                self.guards.get(&key).cloned()
+            })
+        });
         Some(Action {
             backends,
             timeout,
             unavailable,
+            guards,
         })
     }
 
@@ -457,6 +475,16 @@ impl Compiler<'_> {
                 else {
                     return Err(format!("{name} does not exist"));
                 };
+                if backend.spec.ai.is_some() {
+                    return match llm::from_backend(self.snapshot, &name, target_ns, backend) {
+                        Ok(t) => Ok(Backend::llm(name.clone(), Arc::new(t))),
+                        Err(why) => warn(
+                            self,
+                            format!("{name}: {why}"),
+                            "use an anthropic or openai provider with host and port",
+                        ),
+                    };
+                }
                 if backend.spec.mcp.is_some() {
                     return match self.mcp.backends.get(&format!("{target_ns}/{}", r.name)) {
                         Some(server) => Ok(Backend::mcp(name.clone(), server.clone())),
@@ -480,6 +508,20 @@ impl Compiler<'_> {
                             "{name} is not a static backend; AI, MCP and other backend types are served by later Palisade versions"
                         ),
                         "use a `static` AgentgatewayBackend or a Service",
+                    ),
+                }
+            }
+            ("kagent.dev", "ModelConfig") => {
+                let Some((_, config)) = self.snapshot.get::<ModelConfig>(Some(target_ns), &r.name)
+                else {
+                    return Err(format!("{name} does not exist"));
+                };
+                match llm::from_model_config(self.snapshot, &name, target_ns, config) {
+                    Ok(t) => Ok(Backend::llm(name.clone(), Arc::new(t))),
+                    Err(why) => warn(
+                        self,
+                        format!("{name}: {why}"),
+                        "use provider Anthropic or OpenAI with an http:// baseUrl",
                     ),
                 }
             }
@@ -509,8 +551,51 @@ fn static_target(backend: &AgentgatewayBackend) -> Option<(String, u16)> {
 /// Resources targeted by AgentgatewayPolicy / EnterpriseAgentgatewayPolicy, with the
 /// policy that targets them. Palisade does not enforce these policies yet, so whatever
 /// they target is not served (fail closed) rather than served without them.
-fn policy_targets(snapshot: &Snapshot) -> (HashMap<ResourceKey, String>, Vec<Diagnostic>) {
-    let mut targets = HashMap::new();
+/// What policies do to the resources they target.
+#[derive(Default)]
+struct PolicyTargets {
+    /// Targets of policies Palisade cannot enforce yet, with the policy's name.
+    unenforced: HashMap<ResourceKey, String>,
+    /// Targets of prompt-guard policies, with the compiled guards.
+    guards: HashMap<ResourceKey, Arc<Guards>>,
+}
+
+/// Whether a policy asks only for what Palisade enforces (prompt guards).
+fn only_prompt_guard(
+    spec: &PolicySpec,
+) -> Option<&palisade_api::kinds::agentgateway::ai::PromptGuard> {
+    if spec.frontend.is_some() || spec.traffic.is_some() {
+        return None;
+    }
+    let backend = spec.backend.as_ref()?;
+    let ai = backend.ai.as_ref()?;
+    let rest_empty = backend.tcp.is_none()
+        && backend.tls.is_none()
+        && backend.http.is_none()
+        && backend.tunnel.is_none()
+        && backend.transformation.is_none()
+        && backend.health.is_none()
+        && backend.ext_auth.is_none()
+        && backend.auth.is_none()
+        && backend.mcp.is_none()
+        && backend.token_exchange.is_none()
+        && ai.prompt.is_none()
+        && ai.defaults.is_empty()
+        && ai.overrides.is_empty()
+        && ai.transformations.is_empty()
+        && ai.final_transformations.is_empty()
+        && ai.model_aliases.is_empty()
+        && ai.prompt_caching.is_none()
+        && ai.routes.is_empty();
+    if rest_empty {
+        ai.prompt_guard.as_ref()
+    } else {
+        None
+    }
+}
+
+fn policy_targets(snapshot: &Snapshot) -> (PolicyTargets, Vec<Diagnostic>) {
+    let mut targets = PolicyTargets::default();
     let mut diagnostics = Vec::new();
     let mut visit = |loaded: &Loaded, spec: &PolicySpec| {
         let namespace = loaded.resource.metadata().namespace.clone();
@@ -540,13 +625,38 @@ fn policy_targets(snapshot: &Snapshot) -> (HashMap<ResourceKey, String>, Vec<Dia
                     .map(Loaded::key),
             );
         }
+        if let Some(prompt_guard) = only_prompt_guard(spec) {
+            match Guards::compile(&policy, prompt_guard) {
+                Ok(guards) => {
+                    let guards = Arc::new(guards);
+                    for key in names {
+                        targets.guards.entry(key).or_insert_with(|| guards.clone());
+                    }
+                }
+                // The patterns were compiled (with the same limits) when the
+                // snapshot's programs were checked, so the error is already
+                // reported there; the targets fail closed all the same.
+                Err(why) => {
+                    for key in names {
+                        targets
+                            .unenforced
+                            .entry(key)
+                            .or_insert_with(|| format!("{policy} (its guard cannot be built: {why})"));
+                    }
+                }
+            }
+            return;
+        }
         for key in names {
-            targets.entry(key).or_insert_with(|| policy.clone());
+            targets
+                .unenforced
+                .entry(key)
+                .or_insert_with(|| policy.clone());
         }
         diagnostics.push(loaded.diagnostic(
             Severity::Warning,
             "spec",
-            "Palisade does not enforce this policy yet; the routes, Gateways and backends it targets answer 503 instead of being served without it",
+            "Palisade does not enforce this policy yet (it enforces policies made only of backend.ai.promptGuard); the routes, Gateways and backends it targets answer 503 instead of being served without it",
             "remove the policy to serve its targets unprotected, or wait for the issue that implements it",
         ));
     };

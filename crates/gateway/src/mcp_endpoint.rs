@@ -21,6 +21,7 @@ use palisade_mcp::jsonrpc::{self, ErrorObject, Id, Message};
 use palisade_mcp::server::ServerSpec;
 use palisade_mcp::session::{Reply, Session, new_session_id};
 use palisade_mcp::sse;
+use palisade_mcp::supervisor::Supervised;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
@@ -68,6 +69,8 @@ pub struct McpEndpoint {
     /// Upstream sessions behind stateless (2026-07-28) clients, by server and envelope.
     pooled: Mutex<HashMap<String, Arc<Session>>>,
     opening: tokio::sync::Mutex<()>,
+    /// Long-running server processes by server name.
+    processes: Mutex<HashMap<String, Supervised>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -87,6 +90,7 @@ impl McpEndpoint {
             legacy: Mutex::new(HashMap::new()),
             pooled: Mutex::new(HashMap::new()),
             opening: tokio::sync::Mutex::new(()),
+            processes: Mutex::new(HashMap::new()),
         });
         if tokio::runtime::Handle::try_current().is_ok() {
             tokio::spawn(expire_idle(Arc::downgrade(&endpoint)));
@@ -94,8 +98,26 @@ impl McpEndpoint {
         endpoint
     }
 
-    /// Closes the sessions of servers that are gone or changed in a new Plan.
+    /// Closes the sessions of servers that are gone or changed in a new Plan, and
+    /// starts or stops the long-running server processes the Plan names.
     pub fn retain_servers(&self, servers: &[Arc<ServerSpec>]) {
+        {
+            let mut processes = lock(&self.processes);
+            processes.retain(|name, p| {
+                servers
+                    .iter()
+                    .any(|s| &s.name == name && s.process.as_ref() == Some(p.command()))
+            });
+            if tokio::runtime::Handle::try_current().is_ok() {
+                for spec in servers {
+                    if let Some(cmd) = &spec.process
+                        && !processes.contains_key(&spec.name)
+                    {
+                        processes.insert(spec.name.clone(), Supervised::start(cmd.clone()));
+                    }
+                }
+            }
+        }
         let keep = |s: &Arc<Session>| servers.iter().any(|spec| **spec == **s.spec());
         let before = lock(&self.sessions).len() + lock(&self.pooled).len();
         lock(&self.sessions).retain(|_, s| keep(s));

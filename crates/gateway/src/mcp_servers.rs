@@ -78,15 +78,6 @@ fn local_server(
 ) -> Option<ServerSpec> {
     let namespace = server.metadata.namespace.as_deref().unwrap_or("default");
     let name = format!("MCPServer/{namespace}/{}", server.metadata.name);
-    if server.spec.transport_type == Some(TransportType::Http) {
-        diagnostics.push(loaded.diagnostic(
-            Severity::Warning,
-            "spec.transportType",
-            format!("{name} uses transportType http, which Palisade does not start yet; it is not served"),
-            "use transportType stdio, or run the server yourself and describe it with a RemoteMCPServer",
-        ));
-        return None;
-    }
     let deployment = &server.spec.deployment;
     let Some(program) = deployment.cmd.clone().filter(|c| !c.is_empty()) else {
         diagnostics.push(loaded.diagnostic(
@@ -126,19 +117,45 @@ fn local_server(
         }
     }
     env.extend(deployment.env.iter().map(|(k, v)| (k.clone(), v.clone())));
-    Some(ServerSpec {
+    let command = StdioCommand {
         name: name.clone(),
+        program,
+        args: deployment.args.clone(),
+        env,
+    };
+    let (transport, process) = if server.spec.transport_type == Some(TransportType::Http) {
+        let http = server.spec.http_transport.clone().unwrap_or_default();
+        let port = http
+            .target_port
+            .or(deployment.port)
+            .and_then(|p| u16::try_from(p).ok())
+            .unwrap_or(3000);
+        let path = http.path.as_deref().unwrap_or("/mcp");
+        let uri = match format!("http://127.0.0.1:{port}{path}").parse::<Uri>() {
+            Ok(u) => u,
+            Err(e) => {
+                diagnostics.push(loaded.diagnostic(
+                    Severity::Warning,
+                    "spec.httpTransport.path",
+                    format!("{name}: `{path}` is not a valid path: {e}"),
+                    "use a path such as /mcp",
+                ));
+                return None;
+            }
+        };
+        (Transport::StreamableHttp(uri), Some(command))
+    } else {
+        (Transport::Stdio(command), None)
+    };
+    Some(ServerSpec {
+        name,
         targets: vec![Target {
             name: server.metadata.name.clone(),
-            transport: Transport::Stdio(StdioCommand {
-                name,
-                program,
-                args: deployment.args.clone(),
-                env,
-            }),
+            transport,
         }],
         prefix: federation::PrefixMode::Conditional,
         failure: server::FailureMode::FailClosed,
+        process,
     })
 }
 
@@ -182,6 +199,7 @@ fn remote_server(
         }],
         prefix: federation::PrefixMode::Conditional,
         failure: server::FailureMode::FailClosed,
+        process: None,
     })
 }
 
@@ -286,6 +304,7 @@ fn federated_server(
             FailureMode::FailClosed => server::FailureMode::FailClosed,
             FailureMode::FailOpen => server::FailureMode::FailOpen,
         },
+        process: None,
     })
 }
 

@@ -16,6 +16,7 @@ use hyper_util::rt::TokioExecutor;
 
 use crate::backend::Backend;
 use crate::body::{self, Body};
+use crate::llm_proxy;
 use crate::mcp_endpoint::McpEndpoint;
 use crate::metrics::{Metrics, RequestLabels, RouteLabels};
 use crate::plan::Plan;
@@ -125,9 +126,19 @@ impl Proxy {
                 .unwrap_or("the route has no backend");
             return (label, respond::no_backend(why));
         };
-        let response = match backend.mcp_server() {
-            Some(spec) => self.mcp.streamable(req, spec).await,
-            None => self.forward(req, conn, &backend, action.timeout).await,
+        let response = if let Some(spec) = backend.mcp_server() {
+            self.mcp.streamable(req, spec).await
+        } else if let Some(target) = backend.llm_target() {
+            llm_proxy::serve(
+                &self.client,
+                req,
+                target,
+                action.guards.as_ref(),
+                action.timeout,
+            )
+            .await
+        } else {
+            self.forward(req, conn, &backend, action.timeout).await
         };
         (label, response)
     }

@@ -11,6 +11,7 @@ use regex::Regex;
 use serde::Serialize;
 
 use crate::backend::Backend;
+use crate::guard::Guards;
 
 /// Identifies the route rule that served a request (for metrics, logs and audit).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -227,6 +228,16 @@ pub struct Action {
     pub timeout: Option<Duration>,
     /// Why there is no usable backend, when `backends` is empty.
     pub unavailable: Option<String>,
+    /// Prompt guards on what passes (LLM and MCP backends).
+    #[serde(serialize_with = "guard_name")]
+    pub guards: Option<Arc<Guards>>,
+}
+
+fn guard_name<S: serde::Serializer>(guards: &Option<Arc<Guards>>, s: S) -> Result<S::Ok, S::Error> {
+    match guards {
+        Some(g) => s.serialize_some(g.policy()),
+        None => s.serialize_none(),
+    }
 }
 
 /// One compiled route rule on a listener.
@@ -299,6 +310,7 @@ mod tests {
                 backends: vec![],
                 timeout: None,
                 unavailable: None,
+                guards: None,
             }),
             order: (String::new(), name.into(), 0),
         }

@@ -11,3 +11,4 @@ pub mod server;
 pub mod session;
 pub mod sse;
 pub mod stdio;
+pub mod supervisor;

@@ -49,6 +49,9 @@ pub struct ServerSpec {
     pub prefix: PrefixMode,
     /// Target failures.
     pub failure: FailureMode,
+    /// A long-running process the targets live in (`MCPServer` with
+    /// `transportType: http`), kept running while the server is configured.
+    pub process: Option<StdioCommand>,
 }
 
 impl ServerSpec {

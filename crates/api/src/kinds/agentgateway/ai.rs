@@ -463,6 +463,24 @@ pub enum BuiltinPattern {
     Email,
     /// Canadian social insurance number.
     CaSin,
+    /// International bank account number (checked with mod-97). Palisade extension.
+    Iban,
+    /// AWS access key id (`AKIA…`, `ASIA…`). Palisade extension.
+    AwsAccessKey,
+    /// GitHub token (`ghp_…`, `gho_…`, `github_pat_…`). Palisade extension.
+    GithubToken,
+    /// PEM private key block. Palisade extension.
+    PrivateKey,
+    /// Slack token (`xoxb-…`). Palisade extension.
+    SlackToken,
+    /// OpenAI API key (`sk-…`, `sk-proj-…`). Palisade extension.
+    OpenAiApiKey,
+    /// Anthropic API key (`sk-ant-…`). Palisade extension.
+    AnthropicApiKey,
+    /// Google API key (`AIza…`). Palisade extension.
+    GoogleApiKey,
+    /// JSON Web Token (three base64url segments). Palisade extension.
+    JsonWebToken,
 }
 
 /// What a regex guard does on a match.

@@ -1,0 +1,289 @@
+//! Prompt guards on the LLM path: the compiled guard chains of one policy, applied
+//! to request bodies, response bodies and streamed responses of every wire format.
+//! Text is found with `palisade_llm::content` and judged by `palisade_policy::guard`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use palisade_api::kinds::agentgateway::ai::{GuardScope, PromptGuard};
+use palisade_llm::ApiFormat;
+use palisade_llm::content::{self, Channel, Location, Part, SegmentKind};
+use palisade_llm::sse::SseEvent;
+use palisade_policy::guard::{GuardChain, StreamOutput, StreamScanner, Verdict};
+use serde_json::Value;
+
+/// What a guard decided about a whole body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RequestVerdict {
+    /// Go on (the body may have been masked in place).
+    Pass,
+    /// Answer `status` with exactly `message`.
+    Reject {
+        /// HTTP status.
+        status: u16,
+        /// Body text.
+        message: Arc<str>,
+    },
+}
+
+/// The guards of one policy, compiled.
+#[derive(Debug)]
+pub struct Guards {
+    policy: String,
+    request: Option<Arc<GuardChain>>,
+    response: Option<Arc<GuardChain>>,
+    streaming: bool,
+}
+
+fn scope_of(part: Part) -> GuardScope {
+    match part {
+        Part::SystemPrompt => GuardScope::SystemPrompt,
+        Part::Message => GuardScope::Messages,
+        Part::ToolInput => GuardScope::ToolInput,
+        Part::ToolOutput => GuardScope::ToolOutput,
+    }
+}
+
+impl Guards {
+    /// Compiles the guards of `policy` (`Kind/namespace/name`).
+    pub fn compile(policy: &str, guard: &PromptGuard) -> Result<Guards, String> {
+        let chain = |entries: &[palisade_api::kinds::agentgateway::ai::GuardEntry]| {
+            if entries.is_empty() {
+                return Ok(None);
+            }
+            let chain = GuardChain::compile(entries).map_err(|e| e.to_string())?;
+            if chain.has_external() {
+                return Err(
+                    "webhook and hosted guard services are not supported yet; use regex guards"
+                        .to_string(),
+                );
+            }
+            Ok(Some(Arc::new(chain)))
+        };
+        Ok(Guards {
+            policy: policy.to_string(),
+            request: chain(&guard.request)?,
+            response: chain(&guard.response)?,
+            streaming: guard.streaming(),
+        })
+    }
+
+    /// The policy the guards come from.
+    pub fn policy(&self) -> &str {
+        &self.policy
+    }
+
+    /// Checks (and masks in place) a request body of `format`.
+    pub fn check_request(&self, format: ApiFormat, body: &mut Value) -> RequestVerdict {
+        match &self.request {
+            Some(chain) => check_segments(
+                chain,
+                content::request_segments(format, body),
+                body,
+                &self.policy,
+            ),
+            None => RequestVerdict::Pass,
+        }
+    }
+
+    /// A guard for the response to one request.
+    pub fn response(&self, format: ApiFormat, stream: bool) -> ResponseGuard {
+        ResponseGuard {
+            chain: self.response.clone(),
+            format,
+            streams: stream && self.streaming,
+            policy: self.policy.clone(),
+            channels: HashMap::new(),
+            stopped: false,
+        }
+    }
+}
+
+fn check_segments(
+    chain: &GuardChain,
+    segments: Vec<content::Segment>,
+    body: &mut Value,
+    policy: &str,
+) -> RequestVerdict {
+    for segment in segments {
+        match chain.check(scope_of(segment.part), &segment.text) {
+            Verdict::Pass => {}
+            Verdict::Mask { text, .. } => {
+                if content::set_text(body, &segment.location, text).is_err() {
+                    // Fail closed: text that cannot be masked is not sent.
+                    return RequestVerdict::Reject {
+                        status: 403,
+                        message: Arc::from("The request was rejected due to inappropriate content"),
+                    };
+                }
+            }
+            Verdict::Reject {
+                status, message, ..
+            } => {
+                tracing::info!(%policy, scope = ?segment.part, "prompt guard rejected content");
+                return RequestVerdict::Reject {
+                    status,
+                    message: Arc::from(message.as_ref()),
+                };
+            }
+        }
+    }
+    RequestVerdict::Pass
+}
+
+/// One channel of a streamed answer being scanned.
+struct ChannelState {
+    scanner: StreamScanner,
+    /// The last event that carried a delta on this channel, and where.
+    last: Option<(Value, Option<String>, Location)>,
+}
+
+/// The response side of one request.
+pub struct ResponseGuard {
+    chain: Option<Arc<GuardChain>>,
+    format: ApiFormat,
+    streams: bool,
+    policy: String,
+    channels: HashMap<Channel, ChannelState>,
+    stopped: bool,
+}
+
+impl ResponseGuard {
+    /// Whether streamed answers are inspected (`promptGuard.streaming: Enabled`).
+    pub fn inspects_streams(&self) -> bool {
+        self.streams && self.chain.is_some()
+    }
+
+    /// Checks (and masks in place) a whole response body of `format`.
+    pub fn check_body(&self, format: ApiFormat, body: &mut Value) -> RequestVerdict {
+        match &self.chain {
+            Some(chain) => check_segments(
+                chain,
+                content::response_segments(format, body),
+                body,
+                &self.policy,
+            ),
+            None => RequestVerdict::Pass,
+        }
+    }
+
+    /// Feeds one upstream event; returns the events to send on, masked. Text that
+    /// may be the start of a match is held back and sent in a copy of its event
+    /// once it is safe. A rejection ends the stream with an error event.
+    pub fn push_event(&mut self, event: SseEvent) -> Result<Vec<SseEvent>, String> {
+        let Some(chain) = self.chain.clone() else {
+            return Ok(vec![event]);
+        };
+        if self.stopped {
+            return Ok(Vec::new());
+        }
+        let Ok(mut value) = event.json() else {
+            // `[DONE]` and other non-JSON data: release what is held first.
+            let mut out = self.flush()?;
+            out.push(event);
+            return Ok(out);
+        };
+        let segments = content::stream_segments(self.format, &value);
+        let has_delta = segments.iter().any(|s| s.kind == SegmentKind::Delta);
+        let mut out = if has_delta { Vec::new() } else { self.flush()? };
+        for seg in segments {
+            let scope = scope_of(seg.segment.part);
+            let text = match seg.kind {
+                SegmentKind::Delta => {
+                    let state = self
+                        .channels
+                        .entry(seg.channel)
+                        .or_insert_with(|| ChannelState {
+                            scanner: StreamScanner::new(chain.clone(), scope),
+                            last: None,
+                        });
+                    let released = match state.scanner.push(&seg.segment.text) {
+                        StreamOutput::Emit(text) => text,
+                        StreamOutput::Reject {
+                            status, message, ..
+                        } => return Ok(self.stop(status, &message)),
+                    };
+                    state.last = Some((
+                        value.clone(),
+                        event.event.clone(),
+                        seg.segment.location.clone(),
+                    ));
+                    released
+                }
+                SegmentKind::Full => match chain.check(scope, &seg.segment.text) {
+                    Verdict::Pass => continue,
+                    Verdict::Mask { text, .. } => text,
+                    Verdict::Reject {
+                        status, message, ..
+                    } => return Ok(self.stop(status, &message)),
+                },
+            };
+            content::set_text(&mut value, &seg.segment.location, text)
+                .map_err(|e| e.to_string())?;
+        }
+        out.push(rebuild(&event, &value));
+        Ok(out)
+    }
+
+    /// Releases held text at the end of the stream.
+    pub fn finish(&mut self) -> Vec<SseEvent> {
+        if self.stopped {
+            return Vec::new();
+        }
+        self.flush().unwrap_or_default()
+    }
+
+    /// Sends what every channel holds, each in a copy of its last delta event.
+    fn flush(&mut self) -> Result<Vec<SseEvent>, String> {
+        let mut out = Vec::new();
+        let mut channels: Vec<Channel> = self.channels.keys().copied().collect();
+        channels.sort();
+        for channel in channels {
+            let Some(state) = self.channels.get_mut(&channel) else {
+                continue;
+            };
+            let held = match state.scanner.finish() {
+                StreamOutput::Emit(text) => text,
+                StreamOutput::Reject {
+                    status, message, ..
+                } => return Ok(self.stop(status, &message)),
+            };
+            if held.is_empty() {
+                continue;
+            }
+            if let Some((mut value, name, location)) = state.last.clone() {
+                content::set_text(&mut value, &location, held).map_err(|e| e.to_string())?;
+                let template = SseEvent {
+                    event: name,
+                    ..SseEvent::default()
+                };
+                out.push(rebuild(&template, &value));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Ends the stream with an error event in the upstream's format.
+    fn stop(&mut self, status: u16, message: &str) -> Vec<SseEvent> {
+        self.stopped = true;
+        tracing::info!(policy = %self.policy, status, "prompt guard stopped a streamed answer");
+        let body = match self.format {
+            ApiFormat::AnthropicMessages => serde_json::json!({
+                "type": "error", "error": {"type": "invalid_request_error", "message": message}}),
+            _ => {
+                serde_json::json!({"error": {"message": message, "type": "invalid_request_error", "code": status}})
+            }
+        };
+        match self.format {
+            ApiFormat::AnthropicMessages => vec![SseEvent::named("error", body.to_string())],
+            _ => vec![SseEvent::data(body.to_string())],
+        }
+    }
+}
+
+/// `event` with its data replaced by `value`.
+fn rebuild(event: &SseEvent, value: &Value) -> SseEvent {
+    let mut out = event.clone();
+    out.data = value.to_string();
+    out
+}

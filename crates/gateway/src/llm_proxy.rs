@@ -1,0 +1,418 @@
+//! The LLM request path: read the (bounded) JSON body, run request guards, fill
+//! defaults, translate an OpenAI chat request for an Anthropic backend, inject the
+//! provider key (client credentials never pass), then stream the answer back —
+//! translated and guarded event by event when needed, passed through otherwise.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use http::header::{self, HeaderName, HeaderValue};
+use http::{HeaderMap, Request, Response, StatusCode, Uri};
+use http_body_util::{BodyExt, BodyStream, Full, Limited, StreamBody};
+use hyper::body::{Frame, Incoming};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use palisade_llm::ApiFormat;
+use palisade_llm::defaults::{RequestDefaults, apply_defaults};
+use palisade_llm::provider::CLIENT_CREDENTIAL_HEADERS;
+use palisade_llm::sse::{SseEvent, SseParser};
+use palisade_llm::translate::{self, AnthropicToOpenAiStream};
+use serde_json::Value;
+
+use crate::body::{self, Body, BoxError};
+use crate::guard::{Guards, RequestVerdict, ResponseGuard};
+use crate::llm::LlmTarget;
+
+/// Largest request body accepted for an LLM route.
+pub const MAX_REQUEST: usize = 16 * 1024 * 1024;
+/// Largest non-streamed response body read when it must be translated or guarded.
+pub const MAX_RESPONSE: usize = 32 * 1024 * 1024;
+
+/// Headers never copied from the client to the provider, besides credentials.
+const DROPPED: &[&str] = &[
+    "host",
+    "content-length",
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "te",
+    "trailer",
+    "upgrade",
+    "proxy-connection",
+    "accept-encoding",
+];
+
+/// Serves one request on an LLM backend.
+pub async fn serve(
+    client: &Client<HttpConnector, Body>,
+    req: Request<Incoming>,
+    target: &Arc<LlmTarget>,
+    guards: Option<&Arc<Guards>>,
+    timeout: Option<Duration>,
+) -> Response<Body> {
+    let (parts, incoming) = req.into_parts();
+    let client_format = ApiFormat::from_path_suffix(parts.uri.path());
+    let bytes = match Limited::new(incoming, MAX_REQUEST).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => {
+            return error(
+                client_format,
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &format!("request body larger than {MAX_REQUEST} bytes, or unreadable"),
+            );
+        }
+    };
+    let mut body: Value = match serde_json::from_slice(&bytes) {
+        Ok(v) => v,
+        Err(e) => {
+            return error(
+                client_format,
+                StatusCode::BAD_REQUEST,
+                &format!("request body is not JSON: {e}"),
+            );
+        }
+    };
+    if let Some(guards) = guards {
+        match guards.check_request(client_format, &mut body) {
+            RequestVerdict::Pass => {}
+            RequestVerdict::Reject { status, message } => return rejection(status, message),
+        }
+    }
+    let upstream_format = match target.provider.upstream_format(client_format) {
+        Ok(f) => f,
+        Err(e) => return error(client_format, StatusCode::BAD_REQUEST, &e.to_string()),
+    };
+    let translated = client_format != upstream_format;
+    let stream = body.get("stream").and_then(Value::as_bool) == Some(true);
+    let include_usage = translate::stream_include_usage(&body);
+    if translated {
+        body = match translate::openai_chat_to_anthropic(&body) {
+            Ok(b) => b,
+            Err(e) => return error(client_format, StatusCode::BAD_REQUEST, &e.to_string()),
+        };
+    }
+    let defaults = RequestDefaults {
+        model: target.model.clone(),
+        max_tokens: target.max_tokens,
+    };
+    if let Err(e) = apply_defaults(&mut body, upstream_format, &defaults) {
+        return error(client_format, StatusCode::BAD_REQUEST, &e.to_string());
+    }
+    let upstream = match upstream_request(target, &parts.headers, upstream_format, &body) {
+        Ok(r) => r,
+        Err(e) => return error(client_format, StatusCode::BAD_GATEWAY, &e),
+    };
+    let call = client.request(upstream);
+    let result = match timeout {
+        Some(limit) => match tokio::time::timeout(limit, call).await {
+            Ok(r) => r,
+            Err(_) => {
+                return error(
+                    client_format,
+                    StatusCode::GATEWAY_TIMEOUT,
+                    &format!("{} did not answer within {limit:?}", target.name),
+                );
+            }
+        },
+        None => call.await,
+    };
+    let response = match result {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::debug!(backend = %target.name, error = ?e, "LLM upstream request failed");
+            return error(
+                client_format,
+                StatusCode::BAD_GATEWAY,
+                &format!("cannot reach {}", target.name),
+            );
+        }
+    };
+    let response_guard = guards.map(|g| g.response(upstream_format, stream));
+    answer(
+        response,
+        client_format,
+        upstream_format,
+        translated,
+        include_usage,
+        response_guard,
+    )
+    .await
+}
+
+fn upstream_request(
+    target: &LlmTarget,
+    client_headers: &HeaderMap,
+    format: ApiFormat,
+    body: &Value,
+) -> Result<Request<Body>, String> {
+    let path = target.upstream_path(format);
+    let uri = Uri::builder()
+        .scheme("http")
+        .authority(target.authority().clone())
+        .path_and_query(path.as_str())
+        .build()
+        .map_err(|e| format!("cannot build the upstream URI: {e}"))?;
+    let payload = Bytes::from(body.to_string());
+    let mut req = Request::post(uri)
+        .body(body::full(payload.clone()))
+        .map_err(|e| e.to_string())?;
+    let headers = req.headers_mut();
+    for (name, value) in client_headers {
+        let n = name.as_str();
+        if DROPPED.contains(&n) || CLIENT_CREDENTIAL_HEADERS.contains(&n) {
+            continue;
+        }
+        headers.append(name.clone(), value.clone());
+    }
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(payload.len()));
+    for (name, value) in target.provider.default_headers() {
+        if !headers.contains_key(*name) {
+            headers.insert(
+                HeaderName::from_static(name),
+                HeaderValue::from_static(value),
+            );
+        }
+    }
+    if let Some(key) = target.api_key() {
+        for h in target.provider.auth_headers(key) {
+            let mut value = HeaderValue::from_str(h.value()).map_err(|_| {
+                format!("the API key of {} is not a valid header value", target.name)
+            })?;
+            value.set_sensitive(h.is_sensitive());
+            headers.insert(HeaderName::from_static(h.name()), value);
+        }
+    }
+    Ok(req)
+}
+
+async fn answer(
+    response: Response<Incoming>,
+    client_format: ApiFormat,
+    upstream_format: ApiFormat,
+    translated: bool,
+    include_usage: bool,
+    guard: Option<ResponseGuard>,
+) -> Response<Body> {
+    let (mut parts, incoming) = response.into_parts();
+    for name in DROPPED {
+        parts.headers.remove(*name);
+    }
+    let is_stream = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/event-stream"));
+    if is_stream {
+        if !translated && guard.as_ref().is_none_or(|g| !g.inspects_streams()) {
+            return Response::from_parts(parts, body::boxed(incoming));
+        }
+        let events = EventPipeline::new(translated, include_usage, guard);
+        return Response::from_parts(parts, events.run(incoming));
+    }
+    if !translated && guard.is_none() {
+        return Response::from_parts(parts, body::boxed(incoming));
+    }
+    let bytes = match Limited::new(incoming, MAX_RESPONSE).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => {
+            return error(
+                client_format,
+                StatusCode::BAD_GATEWAY,
+                "the provider's answer is too large or broke off",
+            );
+        }
+    };
+    let Ok(mut value) = serde_json::from_slice::<Value>(&bytes) else {
+        parts.headers.remove(header::CONTENT_LENGTH);
+        return Response::from_parts(parts, body::full(bytes));
+    };
+    let status = parts.status;
+    if status.is_success() {
+        if let Some(guard) = &guard {
+            match guard.check_body(upstream_format, &mut value) {
+                RequestVerdict::Pass => {}
+                RequestVerdict::Reject { status, message } => return rejection(status, message),
+            }
+        }
+        if translated {
+            value = match translate::anthropic_to_openai_chat(&value, now()) {
+                Ok(v) => v,
+                Err(e) => {
+                    return error(
+                        client_format,
+                        StatusCode::BAD_GATEWAY,
+                        &format!("cannot translate the provider's answer: {e}"),
+                    );
+                }
+            };
+        }
+    } else if translated {
+        value = translate::anthropic_error_to_openai(&value);
+    }
+    let out = Bytes::from(value.to_string());
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    parts
+        .headers
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(out.len()));
+    Response::from_parts(parts, body::full(out))
+}
+
+/// A streamed answer rebuilt event by event: guarded, then translated.
+struct EventPipeline {
+    parser: SseParser,
+    translator: Option<AnthropicToOpenAiStream>,
+    guard: Option<ResponseGuard>,
+    finished: bool,
+}
+
+impl EventPipeline {
+    fn new(translated: bool, include_usage: bool, guard: Option<ResponseGuard>) -> Self {
+        EventPipeline {
+            parser: SseParser::new(),
+            translator: translated.then(|| AnthropicToOpenAiStream::new(now(), include_usage)),
+            guard: guard.filter(ResponseGuard::inspects_streams),
+            finished: false,
+        }
+    }
+
+    fn run(self, incoming: Incoming) -> Body {
+        let stream = futures_util::stream::unfold(
+            (self, BodyStream::new(incoming)),
+            |(mut pipe, mut upstream)| async move {
+                loop {
+                    if pipe.finished {
+                        return None;
+                    }
+                    match upstream.next().await {
+                        Some(Ok(frame)) => {
+                            let Ok(data) = frame.into_data() else {
+                                continue;
+                            };
+                            match pipe.push(&data) {
+                                Ok(out) if out.is_empty() => continue,
+                                Ok(out) => return Some((Ok(Frame::data(out)), (pipe, upstream))),
+                                Err(e) => {
+                                    pipe.finished = true;
+                                    return Some((
+                                        Err::<Frame<Bytes>, BoxError>(e.into()),
+                                        (pipe, upstream),
+                                    ));
+                                }
+                            }
+                        }
+                        Some(Err(e)) => {
+                            pipe.finished = true;
+                            return Some((Err(Box::new(e) as BoxError), (pipe, upstream)));
+                        }
+                        None => {
+                            pipe.finished = true;
+                            let out = pipe.finish();
+                            if out.is_empty() {
+                                return None;
+                            }
+                            return Some((Ok(Frame::data(out)), (pipe, upstream)));
+                        }
+                    }
+                }
+            },
+        );
+        body::boxed(StreamBody::new(stream))
+    }
+
+    /// Feeds upstream bytes; returns the bytes to send the client now.
+    fn push(&mut self, data: &[u8]) -> Result<Bytes, String> {
+        let events = self.parser.push(data).map_err(|e| e.to_string())?;
+        let mut out = Vec::new();
+        for event in events {
+            let guarded = match &mut self.guard {
+                Some(g) => g.push_event(event)?,
+                None => vec![event],
+            };
+            self.emit(guarded, &mut out)?;
+        }
+        Ok(Bytes::from(out))
+    }
+
+    fn finish(&mut self) -> Bytes {
+        let mut out = Vec::new();
+        let rest = match &mut self.guard {
+            Some(g) => g.finish(),
+            None => Vec::new(),
+        };
+        let _ = self.emit(rest, &mut out);
+        if let Some(t) = &mut self.translator {
+            for o in t.finish() {
+                out.extend_from_slice(&o.to_sse().encode());
+            }
+        }
+        Bytes::from(out)
+    }
+
+    fn emit(&mut self, events: Vec<SseEvent>, out: &mut Vec<u8>) -> Result<(), String> {
+        for event in events {
+            match &mut self.translator {
+                Some(t) => {
+                    for o in t.push_sse(&event).map_err(|e| e.to_string())? {
+                        out.extend_from_slice(&o.to_sse().encode());
+                    }
+                }
+                None => out.extend_from_slice(&event.encode()),
+            }
+        }
+        Ok(())
+    }
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// A guard's rejection: the configured status and exactly the configured message.
+fn rejection(status: u16, message: Arc<str>) -> Response<Body> {
+    let mut response = Response::new(body::boxed(Full::new(Bytes::copy_from_slice(
+        message.as_bytes(),
+    ))));
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::FORBIDDEN);
+    response
+        .headers_mut()
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(message.len()));
+    response
+}
+
+/// An error in the client's wire format, so its SDK can read it.
+fn error(format: ApiFormat, status: StatusCode, message: &str) -> Response<Body> {
+    let value = match format {
+        ApiFormat::AnthropicMessages => serde_json::json!({
+            "type": "error",
+            "error": {"type": if status.is_server_error() { "api_error" } else { "invalid_request_error" }, "message": message}
+        }),
+        _ => translate::openai_error_body(
+            message,
+            if status.is_server_error() {
+                "server_error"
+            } else {
+                "invalid_request_error"
+            },
+            None,
+        ),
+    };
+    let mut response = Response::new(body::full(value.to_string()));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}

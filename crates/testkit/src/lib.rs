@@ -6,6 +6,9 @@
 //! - [`upstream`]: an HTTP/1.1 + h2c server on a random loopback port with
 //!   echo, streaming, slow, status, upload and SSE routes; it records what it
 //!   received and never buffers large bodies.
+//! - [`mock_llm`]: a scripted fake LLM provider (Anthropic Messages, OpenAI
+//!   Chat Completions and Responses, streaming included) on a random loopback
+//!   port, with API key checks like the real ones; it records what it received.
 //! - [`process`]: launches `palisade run` on free ports with a fresh state
 //!   dir, captures its logs, waits for `/readyz`, signals it, kills it on drop.
 //! - [`client`]: a small async HTTP client (hyper-util legacy client) that
@@ -19,6 +22,7 @@
 //! over error plumbing.
 
 pub mod client;
+pub mod mock_llm;
 pub mod pattern;
 pub mod peers;
 pub mod process;
@@ -26,6 +30,7 @@ pub mod temp;
 pub mod upstream;
 
 pub use client::free_port;
+pub use mock_llm::{MockLlm, MockReply, RecordedLlmRequest};
 pub use pattern::Checksum;
 pub use process::{Palisade, PalisadeBuilder, Signal};
 pub use temp::TempDir;

@@ -1,0 +1,325 @@
+//! The LLM gateway end to end: the real binary, a scripted mock provider speaking
+//! the real Anthropic and OpenAI wire formats, the seed's exact curl, and the
+//! official `anthropic` and `openai` Python SDKs.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use palisade_testkit::mock_llm::MockLlm;
+use palisade_testkit::{Palisade, TempDir, peers};
+use serde_json::Value;
+
+const UPSTREAM_KEY: &str = "sk-ant-upstream-key-from-the-secret";
+const CLIENT_KEY: &str = "client-credential-must-not-pass";
+
+fn repo_file(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(rel)
+}
+
+/// The seed's prompt guard (verbatim) on HTTPRoute `claude` (/anthropic, an
+/// Anthropic backend on the mock), plus an OpenAI route (/openai) whose policy
+/// masks cards and e-mail addresses in requests and in (streamed) responses.
+fn config(anthropic: &MockLlm, openai: &MockLlm) -> String {
+    let seed_guard =
+        std::fs::read_to_string(repo_file("examples/seed/07-credit-guard-prompt-guard.yaml"))
+            .unwrap();
+    format!(
+        r#"{seed_guard}
+---
+apiVersion: v1
+kind: Secret
+metadata: {{name: anthropic-key, namespace: agentgateway-system}}
+stringData: {{Authorization: {UPSTREAM_KEY}}}
+---
+apiVersion: agentgateway.dev/v1alpha1
+kind: AgentgatewayBackend
+metadata: {{name: anthropic, namespace: agentgateway-system}}
+spec:
+  ai:
+    provider:
+      anthropic: {{model: claude-sonnet-4-20250514}}
+      host: 127.0.0.1
+      port: {anthropic_port}
+  policies:
+    auth:
+      secretRef: {{name: anthropic-key}}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {{name: claude, namespace: agentgateway-system}}
+spec:
+  rules:
+  - matches: [{{path: {{type: PathPrefix, value: /anthropic}}}}]
+    backendRefs: [{{group: agentgateway.dev, kind: AgentgatewayBackend, name: anthropic}}]
+---
+apiVersion: v1
+kind: Secret
+metadata: {{name: openai-key}}
+stringData: {{Authorization: "Bearer sk-openai-upstream"}}
+---
+apiVersion: agentgateway.dev/v1alpha1
+kind: AgentgatewayBackend
+metadata: {{name: openai}}
+spec:
+  ai:
+    provider:
+      openai: {{model: gpt-4o-mini}}
+      host: 127.0.0.1
+      port: {openai_port}
+  policies:
+    auth:
+      secretRef: {{name: openai-key}}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {{name: openai}}
+spec:
+  rules:
+  - matches: [{{path: {{type: PathPrefix, value: /openai}}}}]
+    backendRefs: [{{group: agentgateway.dev, kind: AgentgatewayBackend, name: openai}}]
+---
+apiVersion: agentgateway.dev/v1alpha1
+kind: AgentgatewayPolicy
+metadata: {{name: mask-pii}}
+spec:
+  targetRefs: [{{group: gateway.networking.k8s.io, kind: HTTPRoute, name: openai}}]
+  backend:
+    ai:
+      promptGuard:
+        streaming: Enabled
+        request:
+        - regex: {{builtins: [CreditCard, Email], action: Mask}}
+        response:
+        - regex: {{builtins: [CreditCard, Email], action: Mask}}
+"#,
+        anthropic_port = anthropic.port(),
+        openai_port = openai.port(),
+    )
+}
+
+struct Setup {
+    anthropic: MockLlm,
+    openai: MockLlm,
+    palisade: Palisade,
+    _dir: TempDir,
+}
+
+fn setup() -> Setup {
+    let anthropic = MockLlm::start();
+    let openai = MockLlm::start();
+    let dir = TempDir::new("llm");
+    let path = dir.path().join("llm.yaml");
+    std::fs::write(&path, config(&anthropic, &openai)).unwrap();
+    let palisade = Palisade::builder(env!("CARGO_BIN_EXE_palisade"))
+        .arg("-f")
+        .arg(&path)
+        .start();
+    Setup {
+        anthropic,
+        openai,
+        palisade,
+        _dir: dir,
+    }
+}
+
+/// The seed's curl, with a client credential added that must not pass.
+fn seed_curl(url: &str, question: &str) -> (String, String) {
+    let body = format!(
+        r#"{{
+  "messages": [
+    {{
+      "role": "system",
+      "content": "You are a skilled cloud-native network engineer."
+    }},
+    {{
+      "role": "user",
+      "content": "{question}"
+    }}
+  ]
+}}"#
+    );
+    let out = Command::new("curl")
+        .args([
+            "-sS",
+            "-i",
+            url,
+            "-H",
+            "content-type:application/json",
+            "-H",
+            "anthropic-version: 2023-06-01",
+        ])
+        .args([
+            "-H",
+            &format!("authorization: Bearer {CLIENT_KEY}"),
+            "-H",
+            &format!("x-api-key: {CLIENT_KEY}"),
+        ])
+        .args(["-d", &body])
+        .output()
+        .expect("curl runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").expect("headers and body");
+    (head.to_ascii_lowercase(), body.to_string())
+}
+
+#[test]
+fn seed_curl_is_rejected_by_the_prompt_guard_and_never_reaches_the_provider() {
+    let s = setup();
+    let url = format!("{}/anthropic", s.palisade.listen_url());
+    let (head, body) = seed_curl(&url, "What is a credit card?");
+    assert!(head.starts_with("http/1.1 403 forbidden"), "{head}");
+    assert!(head.contains("content-length: 37"), "{head}");
+    assert_eq!(body, "Rejected due to inappropriate content");
+    assert_eq!(s.anthropic.request_count(), 0, "the provider was called");
+
+    // Evasions of the same phrase are caught too.
+    for evasive in [
+        "What is a CREDIT CARD?",
+        "What is a credit\u{200B} card?",
+        "What is a ｃｒｅｄｉｔ card?",
+    ] {
+        let (head, _) = seed_curl(&url, evasive);
+        assert!(head.starts_with("http/1.1 403"), "{evasive}: {head}");
+    }
+    assert_eq!(s.anthropic.request_count(), 0);
+
+    // Without the phrase: proxied, translated (a bare route path is OpenAI chat),
+    // with the provider key injected and the client's credentials gone.
+    let (head, body) = seed_curl(&url, "What is a debit card?");
+    assert!(head.starts_with("http/1.1 200"), "{head}\n{body}");
+    let answer: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(answer["object"], "chat.completion");
+    assert!(
+        answer["choices"][0]["message"]["content"]
+            .as_str()
+            .unwrap()
+            .contains("debit card"),
+        "{answer}"
+    );
+    let seen = s.anthropic.last_request().unwrap();
+    assert_eq!(seen.path, "/v1/messages");
+    assert_eq!(seen.header("x-api-key"), Some(UPSTREAM_KEY));
+    assert_eq!(
+        seen.header("authorization"),
+        None,
+        "client bearer token passed through"
+    );
+    assert_eq!(
+        seen.body["model"], "claude-sonnet-4-20250514",
+        "model filled from the backend"
+    );
+    assert!(
+        seen.body["max_tokens"].as_u64().unwrap() > 0,
+        "max_tokens filled"
+    );
+    assert_eq!(
+        seen.body["system"],
+        "You are a skilled cloud-native network engineer."
+    );
+    let raw = String::from_utf8_lossy(&seen.raw_body);
+    assert!(!raw.contains(CLIENT_KEY));
+}
+
+fn sdk(kind: &str, base_url: &str, mode: &str, prompt: &str) -> String {
+    let out = Command::new(peers::python())
+        .arg(repo_file("tests/clients/llm_probe.py"))
+        .args([kind, base_url, mode, prompt])
+        .output()
+        .expect("python runs");
+    assert!(
+        out.status.success(),
+        "{kind} {mode} via {base_url}:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["text"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn official_sdks_complete_normal_and_streaming_requests() {
+    let s = setup();
+    let base = s.palisade.listen_url();
+    for mode in ["create", "stream"] {
+        // Anthropic SDK on the Anthropic route: Messages passes through.
+        let text = sdk(
+            "anthropic",
+            &format!("{base}/anthropic"),
+            mode,
+            "hello from anthropic",
+        );
+        assert_eq!(
+            text,
+            MockLlm::default_reply_text("hello from anthropic"),
+            "{mode}"
+        );
+        let seen = s.anthropic.last_request().unwrap();
+        assert_eq!(seen.header("x-api-key"), Some(UPSTREAM_KEY));
+        // OpenAI SDK on the Anthropic route: translated both ways.
+        let text = sdk(
+            "openai",
+            &format!("{base}/anthropic/v1"),
+            mode,
+            "hello via translation",
+        );
+        assert_eq!(
+            text,
+            MockLlm::default_reply_text("hello via translation"),
+            "{mode}"
+        );
+        assert_eq!(s.anthropic.last_request().unwrap().path, "/v1/messages");
+        // OpenAI SDK on the OpenAI route.
+        let text = sdk(
+            "openai",
+            &format!("{base}/openai/v1"),
+            mode,
+            "hello from openai",
+        );
+        assert_eq!(
+            text,
+            MockLlm::default_reply_text("hello from openai"),
+            "{mode}"
+        );
+        let seen = s.openai.last_request().unwrap();
+        assert_eq!(
+            seen.header("authorization"),
+            Some("Bearer sk-openai-upstream")
+        );
+    }
+}
+
+#[test]
+fn masks_requests_and_streamed_responses_split_across_events() {
+    let s = setup();
+    let url = format!("{}/openai/v1", s.palisade.listen_url());
+
+    // Request masking, evasions included; a Luhn-invalid number is left alone.
+    let prompt = "cards 4111 1111 1111 1111, 5500-0000-0000-0004, ４１１１１１１１１１１１１１１１, 4111\u{200D}111111111111, mail BOB@EXAMPLE.COM, not a card 4111 1111 1111 1112";
+    sdk("openai", &url, "create", prompt);
+    let sent = s.openai.last_request().unwrap().body["messages"][0]["content"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        sent,
+        "cards <CREDIT_CARD>, <CREDIT_CARD>, <CREDIT_CARD>, <CREDIT_CARD>, mail <EMAIL>, not a card 4111 1111 1111 1112"
+    );
+
+    // A card number split over two streamed events is still masked, whole.
+    s.openai
+        .push_text_chunks(["your card is 4111 1111 ", "1111 1111, thanks"]);
+    let text = sdk("openai", &url, "stream", "what is my card?");
+    assert_eq!(text, "your card is <CREDIT_CARD>, thanks");
+    // And in a whole (non-streamed) answer.
+    s.openai.push_text("write to ann@example.org");
+    assert_eq!(
+        sdk("openai", &url, "create", "contact?"),
+        "write to <EMAIL>"
+    );
+}

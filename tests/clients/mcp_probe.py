@@ -3,9 +3,13 @@ what it saw as one JSON object, for the Rust end-to-end tests to assert on.
 
 usage: mcp_probe.py URL [--mode auto|legacy|2026-07-28] [--transport streamable|sse]
                         [--tool NAME --args JSON]... [--progress TOOL] [--prompts] [--resources]
+  --sampling            declare sampling; answer createMessage with a fixed text
+  --pause-file PATH     after the first round of calls, create PATH, wait until it
+                        is deleted, then repeat the calls (as "calls_after")
 """
 
 import argparse
+import os
 import json
 import sys
 
@@ -23,23 +27,46 @@ async def main() -> None:
     parser.add_argument("--progress", help="tool to call with a progress callback")
     parser.add_argument("--prompts", action="store_true")
     parser.add_argument("--resources", action="store_true")
+    parser.add_argument("--sampling", action="store_true")
+    parser.add_argument("--pause-file")
     opts = parser.parse_args()
+
+    from mcp import types
+
+    async def sample(context, params):
+        prompt = params.messages[0].content.text
+        return types.CreateMessageResult(
+            role="assistant",
+            content=types.TextContent(type="text", text=f"sampled: {prompt}"),
+            model="probe-model",
+            stop_reason="endTurn",
+        )
+
+    async def call_all(client) -> dict:
+        calls = {}
+        for spec in opts.call:
+            name, _, args = spec.partition("=")
+            result = await client.call_tool(name, json.loads(args or "{}"))
+            calls[name] = {
+                "text": [c.text for c in result.content if getattr(c, "type", "") == "text"],
+                "is_error": bool(result.is_error),
+            }
+        return calls
 
     target = sse_client(opts.url) if opts.transport == "sse" else opts.url
     out: dict = {}
     with anyio.fail_after(120):
-        async with Client(target, mode=opts.mode) as client:
+        extra = {"sampling_callback": sample} if opts.sampling else {}
+        async with Client(target, mode=opts.mode, **extra) as client:
             out["protocol_version"] = client.protocol_version
             tools = await client.list_tools()
             out["tools"] = sorted(t.name for t in tools.tools)
-            out["calls"] = {}
-            for spec in opts.call:
-                name, _, args = spec.partition("=")
-                result = await client.call_tool(name, json.loads(args or "{}"))
-                out["calls"][name] = {
-                    "text": [c.text for c in result.content if getattr(c, "type", "") == "text"],
-                    "is_error": bool(result.is_error),
-                }
+            out["calls"] = await call_all(client)
+            if opts.pause_file:
+                open(opts.pause_file, "w").close()
+                while os.path.exists(opts.pause_file):
+                    await anyio.sleep(0.05)
+                out["calls_after"] = await call_all(client)
             if opts.progress:
                 seen = []
 

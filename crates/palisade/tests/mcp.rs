@@ -513,3 +513,103 @@ async fn rejects_what_the_protocol_forbids() {
         .wait_for_log_async("MCP server exited", Duration::from_secs(10))
         .await;
 }
+
+/// Direct children of `pid`.
+fn children(pid: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(child) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{child}/stat")) else {
+            continue;
+        };
+        // The command name may hold spaces; fields after its closing parenthesis.
+        let after = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
+        let ppid = after
+            .split_whitespace()
+            .nth(1)
+            .and_then(|p| p.parse::<u32>().ok());
+        if ppid == Some(pid) {
+            out.push(child);
+        }
+    }
+    out
+}
+
+#[test]
+fn relays_sampling_and_restarts_a_killed_child() {
+    let dir = TempDir::new("mcp-restart");
+    let palisade = start(&dir, &everything_stdio_manifest());
+    let url = format!("{}/mcp/tools/everything", palisade.listen_url());
+    let pause = dir.path().join("pause");
+    let mut probe = Command::new(peers::python())
+        .arg(repo_file("tests/clients/mcp_probe.py"))
+        .arg(&url)
+        .args(["--mode", "legacy", "--sampling", "--pause-file"])
+        .arg(&pause)
+        .args([
+            "--call",
+            r#"trigger-sampling-request={"prompt":"hi","maxTokens":10}"#,
+            "--call",
+            r#"echo={"message":"again"}"#,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !pause.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "the probe never reached its pause:\n{}",
+            palisade.logs()
+        );
+        assert!(probe.try_wait().unwrap().is_none(), "the probe ended early");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let kids = children(palisade.pid());
+    let ps = Command::new("ps")
+        .args(["-eo", "pid,ppid,cmd"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        kids.len(),
+        1,
+        "one child per session: {kids:?} (palisade {}):\n{}",
+        palisade.pid(),
+        String::from_utf8_lossy(&ps.stdout)
+    );
+    Command::new("kill")
+        .arg("-9")
+        .arg(kids[0].to_string())
+        .status()
+        .unwrap();
+    palisade.wait_for_log("MCP server exited", Duration::from_secs(10));
+    std::thread::sleep(Duration::from_millis(300));
+    std::fs::remove_file(&pause).unwrap();
+    let output = probe.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let sampled = call_text(&report, "trigger-sampling-request");
+    assert!(
+        sampled.contains("sampled: Resource trigger-sampling-request context: hi"),
+        "{sampled}"
+    );
+    assert_eq!(
+        report["calls_after"]["echo"]["text"][0], "Echo: again",
+        "{report}"
+    );
+    let sampled_after = report["calls_after"]["trigger-sampling-request"]["text"][0]
+        .as_str()
+        .unwrap();
+    assert!(
+        sampled_after.contains("sampled:"),
+        "sampling works on the restarted child: {sampled_after}"
+    );
+    assert!(palisade.logs().contains("restarting MCP target"));
+}

@@ -638,10 +638,9 @@ fn policy_targets(snapshot: &Snapshot) -> (PolicyTargets, Vec<Diagnostic>) {
                 // reported there; the targets fail closed all the same.
                 Err(why) => {
                     for key in names {
-                        targets
-                            .unenforced
-                            .entry(key)
-                            .or_insert_with(|| format!("{policy} (its guard cannot be built: {why})"));
+                        targets.unenforced.entry(key).or_insert_with(|| {
+                            format!("{policy} (its guard cannot be built: {why})")
+                        });
                     }
                 }
             }

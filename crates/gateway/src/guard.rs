@@ -86,6 +86,46 @@ impl Guards {
         }
     }
 
+    /// Checks (and masks in place) the string leaves of MCP `tools/call` arguments
+    /// with the request guards covering `ToolInput`.
+    pub fn check_tool_arguments(&self, arguments: &mut Value) -> RequestVerdict {
+        match &self.request {
+            Some(chain) if chain.covers(GuardScope::ToolInput) => {
+                check_leaves(chain, GuardScope::ToolInput, arguments, &self.policy)
+            }
+            _ => RequestVerdict::Pass,
+        }
+    }
+
+    /// Checks (and masks in place) the text of an MCP `tools/call` result
+    /// (`content[].text`, string leaves of `structuredContent`) with the response
+    /// guards covering `ToolOutput`.
+    pub fn check_tool_result(&self, result: &mut Value) -> RequestVerdict {
+        let Some(chain) = self
+            .response
+            .as_ref()
+            .filter(|c| c.covers(GuardScope::ToolOutput))
+        else {
+            return RequestVerdict::Pass;
+        };
+        if let Some(Value::Array(items)) = result.get_mut("content") {
+            for item in items {
+                if let Some(text) = item.get_mut("text") {
+                    let verdict = check_leaves(chain, GuardScope::ToolOutput, text, &self.policy);
+                    if verdict != RequestVerdict::Pass {
+                        return verdict;
+                    }
+                }
+            }
+        }
+        match result.get_mut("structuredContent") {
+            Some(structured) => {
+                check_leaves(chain, GuardScope::ToolOutput, structured, &self.policy)
+            }
+            None => RequestVerdict::Pass,
+        }
+    }
+
     /// A guard for the response to one request.
     pub fn response(&self, format: ApiFormat, stream: bool) -> ResponseGuard {
         ResponseGuard {
@@ -129,6 +169,41 @@ fn check_segments(
         }
     }
     RequestVerdict::Pass
+}
+
+/// Checks every string leaf of `value` (masking in place).
+fn check_leaves(
+    chain: &GuardChain,
+    scope: GuardScope,
+    value: &mut Value,
+    policy: &str,
+) -> RequestVerdict {
+    match value {
+        Value::String(text) => match chain.check(scope, text) {
+            Verdict::Pass => RequestVerdict::Pass,
+            Verdict::Mask { text: masked, .. } => {
+                *text = masked;
+                RequestVerdict::Pass
+            }
+            Verdict::Reject {
+                status, message, ..
+            } => {
+                tracing::info!(%policy, ?scope, "prompt guard rejected MCP content");
+                RequestVerdict::Reject { status, message }
+            }
+        },
+        Value::Array(items) => items
+            .iter_mut()
+            .map(|v| check_leaves(chain, scope, v, policy))
+            .find(|v| *v != RequestVerdict::Pass)
+            .unwrap_or(RequestVerdict::Pass),
+        Value::Object(map) => map
+            .values_mut()
+            .map(|v| check_leaves(chain, scope, v, policy))
+            .find(|v| *v != RequestVerdict::Pass)
+            .unwrap_or(RequestVerdict::Pass),
+        _ => RequestVerdict::Pass,
+    }
 }
 
 /// One channel of a streamed answer being scanned.

@@ -26,6 +26,7 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use crate::body::{self, Body, BoxError};
+use crate::guard::{Guards, RequestVerdict};
 
 /// Largest JSON-RPC body accepted from a client.
 pub const MAX_BODY: usize = 4 * 1024 * 1024;
@@ -51,6 +52,8 @@ const MODERN_METHODS: &[&str] = &[
 const HEADER_MISMATCH: i64 = -32020;
 /// 2026-07-28: the protocol version is not served.
 const UNSUPPORTED_VERSION: i64 = -32022;
+/// JSON-RPC error code of a call a prompt guard refused.
+pub const GUARD_REJECTED: i64 = -32003;
 /// Reserved `_meta` key prefix of the 2026-07-28 request envelope.
 const ENVELOPE: &str = "io.modelcontextprotocol/";
 
@@ -142,12 +145,13 @@ impl McpEndpoint {
         &self,
         req: Request<Incoming>,
         server: &Arc<ServerSpec>,
+        guards: Option<&Arc<Guards>>,
     ) -> Response<Body> {
         if let Some(denied) = check_origin(req.headers()) {
             return denied;
         }
         match *req.method() {
-            Method::POST => self.post(req, server).await,
+            Method::POST => self.post(req, server, guards).await,
             Method::GET => self.get(req.headers(), server),
             Method::DELETE => self.delete(req.headers(), server),
             _ => {
@@ -164,7 +168,12 @@ impl McpEndpoint {
         }
     }
 
-    async fn post(&self, req: Request<Incoming>, server: &Arc<ServerSpec>) -> Response<Body> {
+    async fn post(
+        &self,
+        req: Request<Incoming>,
+        server: &Arc<ServerSpec>,
+        guards: Option<&Arc<Guards>>,
+    ) -> Response<Body> {
         let (parts, incoming) = req.into_parts();
         let value = match read_json(incoming).await {
             Ok(v) => v,
@@ -172,11 +181,11 @@ impl McpEndpoint {
         };
         let version = header_str(&parts.headers, VERSION_HEADER);
         if version == Some(MODERN_VERSION) || (version.is_none() && has_envelope(&value)) {
-            return self.modern(&parts.headers, value, server).await;
+            return self.modern(&parts.headers, value, server, guards).await;
         }
         let session_id = header_str(&parts.headers, SESSION_HEADER);
         if let Value::Array(items) = value {
-            return self.batch(session_id, version, items, server).await;
+            return self.batch(session_id, version, items, server, guards).await;
         }
         let message = match Message::from_value(value) {
             Ok(m) => m,
@@ -200,7 +209,7 @@ impl McpEndpoint {
         };
         match message {
             Message::Request { id, method, params } => {
-                reply_response(session.request(id, &method, params).await, None).await
+                reply_response(guarded(&session, id, &method, params, guards).await, None).await
             }
             Message::Notification { method, params } => {
                 session.client_notification(&method, params).await;
@@ -294,6 +303,7 @@ impl McpEndpoint {
         version: Option<&str>,
         items: Vec<Value>,
         server: &Arc<ServerSpec>,
+        guards: Option<&Arc<Guards>>,
     ) -> Response<Body> {
         let session = match self.session(session_id, version, server) {
             Ok(s) => s,
@@ -311,7 +321,7 @@ impl McpEndpoint {
         for item in items {
             match Message::from_value(item) {
                 Ok(Message::Request { id, method, params }) => {
-                    let answer = match session.request(id, &method, params).await {
+                    let answer = match guarded(&session, id, &method, params, guards).await {
                         Reply::Now(m) => m,
                         Reply::Stream(mut rx) => {
                             let mut last = None;
@@ -396,6 +406,7 @@ impl McpEndpoint {
         headers: &HeaderMap,
         value: Value,
         server: &Arc<ServerSpec>,
+        guards: Option<&Arc<Guards>>,
     ) -> Response<Body> {
         let Ok(message) = Message::from_value(value) else {
             return rpc_error(
@@ -476,7 +487,11 @@ impl McpEndpoint {
         let list = method.ends_with("/list");
         let finish: Finish =
             Arc::new(move |message: &mut Message| modern_result(message, list, &server_info));
-        reply_response(session.request(id, &method, params).await, Some(finish)).await
+        reply_response(
+            guarded(&session, id, &method, params, guards).await,
+            Some(finish),
+        )
+        .await
     }
 
     /// The upstream session behind stateless clients with this envelope.
@@ -518,6 +533,7 @@ impl McpEndpoint {
         req: Request<Incoming>,
         server: &Arc<ServerSpec>,
         base: &str,
+        guards: Option<&Arc<Guards>>,
     ) -> Response<Body> {
         if let Some(denied) = check_origin(req.headers()) {
             return denied;
@@ -525,7 +541,7 @@ impl McpEndpoint {
         let is_message = req.uri().path().ends_with("/message");
         match (req.method().clone(), is_message) {
             (Method::GET, false) => self.legacy_stream(server, base),
-            (Method::POST, true) => self.legacy_post(req, server).await,
+            (Method::POST, true) => self.legacy_post(req, server, guards).await,
             _ => rpc_error(
                 StatusCode::METHOD_NOT_ALLOWED,
                 None,
@@ -564,6 +580,7 @@ impl McpEndpoint {
         &self,
         req: Request<Incoming>,
         server: &Arc<ServerSpec>,
+        guards: Option<&Arc<Guards>>,
     ) -> Response<Body> {
         let id = req
             .uri()
@@ -633,8 +650,10 @@ impl McpEndpoint {
                 );
             }
             (Message::Request { id, method, params }, Some(session)) => {
+                let guards = guards.cloned();
                 tokio::spawn(async move {
-                    match session.request(id, &method, params).await {
+                    let guards = guards.as_ref();
+                    match guarded(&session, id, &method, params, guards).await {
                         Reply::Now(m) => {
                             let _ = channel.events.send(sse::Event::message(&m.to_json())).await;
                         }
@@ -709,6 +728,58 @@ async fn expire_idle(endpoint: Weak<McpEndpoint>) {
         let fresh = |s: &Arc<Session>| s.idle() < IDLE_TIMEOUT;
         lock(&endpoint.sessions).retain(|_, s| fresh(s));
         lock(&endpoint.pooled).retain(|_, s| fresh(s));
+    }
+}
+
+/// Sends a request through the session with the route's guards: `tools/call`
+/// arguments are checked (and masked) before they leave, results after they
+/// return. A rejection is a JSON-RPC error naming the guard's message.
+async fn guarded(
+    session: &Arc<Session>,
+    id: Id,
+    method: &str,
+    params: Option<Value>,
+    guards: Option<&Arc<Guards>>,
+) -> Reply {
+    let Some(guards) = guards.filter(|_| method == "tools/call") else {
+        return session.request(id, method, params).await;
+    };
+    let mut params = params;
+    if let Some(arguments) = params.as_mut().and_then(|p| p.get_mut("arguments"))
+        && let RequestVerdict::Reject { message, .. } = guards.check_tool_arguments(arguments)
+    {
+        return Reply::Now(Message::error(id, GUARD_REJECTED, message.to_string()));
+    }
+    match session.request(id, method, params).await {
+        Reply::Now(m) => Reply::Now(check_result(guards, m)),
+        Reply::Stream(mut rx) => {
+            let (tx, out) = mpsc::channel(64);
+            let guards = guards.clone();
+            tokio::spawn(async move {
+                while let Some(m) = rx.recv().await {
+                    if tx.send(check_result(&guards, m)).await.is_err() {
+                        return;
+                    }
+                }
+            });
+            Reply::Stream(out)
+        }
+    }
+}
+
+/// A `tools/call` result after the response guards (other messages unchanged).
+fn check_result(guards: &Guards, message: Message) -> Message {
+    match message {
+        Message::Response {
+            id,
+            outcome: Ok(mut result),
+        } => match guards.check_tool_result(&mut result) {
+            RequestVerdict::Pass => Message::result(id, result),
+            RequestVerdict::Reject { message, .. } => {
+                Message::error(id, GUARD_REJECTED, message.to_string())
+            }
+        },
+        other => other,
     }
 }
 

@@ -95,11 +95,13 @@ impl Proxy {
             && let Some((spec, legacy, base_len)) = plan.builtin_mcp(req.uri().path())
         {
             let label: Arc<str> = Arc::from(spec.name.as_str());
+            // Policies cannot target MCPServer kinds; guards reach MCP through
+            // HTTPRoutes and AgentgatewayBackends.
             let response = if legacy {
                 let base = req.uri().path()[..base_len].to_string();
-                self.mcp.legacy(req, spec, &base).await
+                self.mcp.legacy(req, spec, &base, None).await
             } else {
-                self.mcp.streamable(req, spec).await
+                self.mcp.streamable(req, spec, None).await
             };
             return (label, response);
         }
@@ -127,7 +129,7 @@ impl Proxy {
             return (label, respond::no_backend(why));
         };
         let response = if let Some(spec) = backend.mcp_server() {
-            self.mcp.streamable(req, spec).await
+            self.mcp.streamable(req, spec, action.guards.as_ref()).await
         } else if let Some(target) = backend.llm_target() {
             llm_proxy::serve(
                 &self.client,

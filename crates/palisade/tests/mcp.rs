@@ -613,3 +613,69 @@ fn relays_sampling_and_restarts_a_killed_child() {
     );
     assert!(palisade.logs().contains("restarting MCP target"));
 }
+
+#[tokio::test]
+async fn guards_tool_arguments_and_results_on_a_route() {
+    let dir = TempDir::new("mcp-guard");
+    let manifest = format!(
+        "{}---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {{name: tools, namespace: tools}}\nspec:\n  rules:\n  - matches: [{{path: {{type: PathPrefix, value: /guarded}}}}]\n    backendRefs: [{{group: kagent.dev, kind: MCPServer, name: everything}}]\n---\napiVersion: agentgateway.dev/v1alpha1\nkind: AgentgatewayPolicy\nmetadata: {{name: tool-guard, namespace: tools}}\nspec:\n  targetRefs: [{{group: gateway.networking.k8s.io, kind: HTTPRoute, name: tools}}]\n  backend:\n    ai:\n      promptGuard:\n        request:\n        - scope: [ToolInput]\n          response: {{message: no secrets in tool calls}}\n          regex: {{action: Reject, builtins: [AwsAccessKey]}}\n        response:\n        - scope: [ToolOutput]\n          regex: {{action: Mask, builtins: [Email]}}\n",
+        everything_stdio_manifest(),
+    );
+    let palisade = start(&dir, &manifest);
+    let url = format!("{}/guarded", palisade.listen_url());
+    let probe_url = url.clone();
+    let report = tokio::task::spawn_blocking(move || {
+        probe(
+            &probe_url,
+            &[
+                "--mode",
+                "legacy",
+                "--call",
+                r#"echo={"message":"write to ann@example.org"}"#,
+            ],
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(call_text(&report, "echo"), "Echo: write to <EMAIL>");
+
+    let client = Client::new();
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}});
+    let r = post(&client, &url, &[], init).await;
+    let session = r.header("mcp-session-id").expect("session").to_string();
+    let call = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+        "params": {"name": "echo", "arguments": {"message": "key AKIAIOSFODNN7EXAMPLE"}}});
+    let r = post(
+        &client,
+        &url,
+        &[
+            ("mcp-session-id", &session),
+            ("mcp-protocol-version", "2025-06-18"),
+        ],
+        call,
+    )
+    .await;
+    assert_eq!(
+        r.json()["error"]["message"],
+        "no secrets in tool calls",
+        "{}",
+        r.text()
+    );
+    // The unguarded built-in path of the same server is not affected.
+    let direct = format!("{}/mcp/tools/everything", palisade.listen_url());
+    let report = tokio::task::spawn_blocking(move || {
+        probe(
+            &direct,
+            &[
+                "--mode",
+                "legacy",
+                "--call",
+                r#"echo={"message":"ann@example.org"}"#,
+            ],
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(call_text(&report, "echo"), "Echo: ann@example.org");
+}

@@ -1666,9 +1666,16 @@ impl Check for HttpRequestMirrorFilter {
     }
 }
 
-/// The (group, kind) pairs an HTTPRoute backendRef may name.
-pub const ROUTE_BACKEND_KINDS: &[(&str, &str)] =
-    &[("", "Service"), ("agentgateway.dev", "AgentgatewayBackend")];
+/// The (group, kind) pairs an HTTPRoute backendRef may name: Services and
+/// AgentgatewayBackends, and (a Palisade extension, so that routes reach what the
+/// kagent resources describe) MCPServers, RemoteMCPServers and ModelConfigs.
+pub const ROUTE_BACKEND_KINDS: &[(&str, &str)] = &[
+    ("", "Service"),
+    ("agentgateway.dev", "AgentgatewayBackend"),
+    ("kagent.dev", "MCPServer"),
+    ("kagent.dev", "RemoteMCPServer"),
+    ("kagent.dev", "ModelConfig"),
+];
 
 /// A route backend: a [`BackendObjectReference`] plus weight and filters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -31,7 +31,7 @@ const echo = await client.callTool({ name: "echo", arguments: { message: "from t
 out.echo = echo.content[0].text;
 const progress = [];
 await client.callTool(
-  { name: "trigger-long-running-operation", arguments: { duration: 1, steps: 2 } },
+  { name: "trigger-long-running-operation", arguments: { duration: 1.5, steps: 3 } },
   undefined,
   { onprogress: (p) => progress.push(p.progress) },
 );

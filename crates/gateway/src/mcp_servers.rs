@@ -13,7 +13,9 @@ use palisade_api::kinds::agentgateway::backend::{
 };
 use palisade_api::kinds::agentgateway::shared::FailureMode;
 use palisade_api::kinds::core::{Secret, Service};
-use palisade_api::kinds::kagent::{McpProtocol, McpServer, RemoteMcpServer, TransportType};
+use palisade_api::kinds::kagent::{
+    DEFAULT_MCP_TIMEOUT, McpProtocol, McpServer, RemoteMcpServer, TransportType,
+};
 use palisade_api::load::Loaded;
 use palisade_api::snapshot::Snapshot;
 use palisade_mcp::federation;
@@ -155,6 +157,7 @@ fn local_server(
         }],
         prefix: federation::PrefixMode::Conditional,
         failure: server::FailureMode::FailClosed,
+        timeout: server.spec.timeout(),
         process,
     })
 }
@@ -199,6 +202,7 @@ fn remote_server(
         }],
         prefix: federation::PrefixMode::Conditional,
         failure: server::FailureMode::FailClosed,
+        timeout: remote.spec.timeout(),
         process: None,
     })
 }
@@ -304,6 +308,7 @@ fn federated_server(
             FailureMode::FailClosed => server::FailureMode::FailClosed,
             FailureMode::FailOpen => server::FailureMode::FailOpen,
         },
+        timeout: DEFAULT_MCP_TIMEOUT,
         process: None,
     })
 }

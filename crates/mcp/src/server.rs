@@ -2,6 +2,7 @@
 //! federation settings. Built by the gateway when it compiles a Plan.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use http::Uri;
 
@@ -49,6 +50,9 @@ pub struct ServerSpec {
     pub prefix: PrefixMode,
     /// Target failures.
     pub failure: FailureMode,
+    /// Time an upstream gets to answer a request (or show progress) before the
+    /// client gets an error and the upstream a cancellation.
+    pub timeout: Duration,
     /// A long-running process the targets live in (`MCPServer` with
     /// `transportType: http`), kept running while the server is configured.
     pub process: Option<StdioCommand>,

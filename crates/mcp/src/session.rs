@@ -21,6 +21,8 @@ use crate::jsonrpc::{
 use crate::server::{FailureMode, SharedSpec, Target, Transport};
 use crate::stdio;
 
+/// JSON-RPC error code of a request the upstream did not answer in time.
+pub const REQUEST_TIMEOUT: i64 = -32001;
 /// Protocol revisions Palisade answers sessions with, newest first.
 pub const SUPPORTED_VERSIONS: &[&str] = &["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"];
 /// Time an upstream gets to answer `initialize` (npx may have to fetch a package).
@@ -485,8 +487,33 @@ impl Session {
         lock(&self.in_flight).insert(id.clone(), (index, upstream_id));
         let (tx, out) = mpsc::channel(64);
         let session = Arc::downgrade(self);
+        let timeout = self.spec.timeout;
         tokio::spawn(async move {
-            while let Some(message) = rx.recv().await {
+            loop {
+                let message = match tokio::time::timeout(timeout, rx.recv()).await {
+                    Ok(Some(m)) => m,
+                    Ok(None) => return,
+                    Err(_) => {
+                        // No answer and no sign of life: tell both sides.
+                        let _ = conn
+                            .send(Message::notification(
+                                "notifications/cancelled",
+                                Some(json!({"requestId": upstream_id, "reason": "timed out in Palisade"})),
+                            ))
+                            .await;
+                        if let Some(session) = session.upgrade() {
+                            lock(&session.in_flight).remove(&id);
+                        }
+                        let _ = tx
+                            .send(Message::error(
+                                id,
+                                REQUEST_TIMEOUT,
+                                format!("{} did not answer within {timeout:?}", conn.name()),
+                            ))
+                            .await;
+                        return;
+                    }
+                };
                 let Some(session) = session.upgrade() else {
                     return;
                 };

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_util::StreamExt;
@@ -19,7 +19,7 @@ use hyper_util::rt::TokioExecutor;
 use palisade_mcp::http::{HttpClient, SESSION_HEADER, VERSION_HEADER};
 use palisade_mcp::jsonrpc::{self, ErrorObject, Id, Message};
 use palisade_mcp::server::ServerSpec;
-use palisade_mcp::session::{Reply, Session, new_session_id};
+use palisade_mcp::session::{Observer, REQUEST_TIMEOUT, Reply, Session, new_session_id};
 use palisade_mcp::sse;
 use palisade_mcp::supervisor::Supervised;
 use serde_json::{Value, json};
@@ -27,6 +27,7 @@ use tokio::sync::mpsc;
 
 use crate::body::{self, Body, BoxError};
 use crate::guard::{Guards, RequestVerdict};
+use crate::metrics::{McpLabels, McpMethodLabels, McpServerLabels, Metrics};
 
 /// Largest JSON-RPC body accepted from a client.
 pub const MAX_BODY: usize = 4 * 1024 * 1024;
@@ -74,6 +75,21 @@ pub struct McpEndpoint {
     opening: tokio::sync::Mutex<()>,
     /// Long-running server processes by server name.
     processes: Mutex<HashMap<String, Supervised>>,
+    metrics: Arc<Metrics>,
+}
+
+/// Counts upstream restarts.
+struct RestartCounter(Arc<Metrics>);
+
+impl Observer for RestartCounter {
+    fn restarted(&self, server: &str) {
+        self.0
+            .mcp_restarts
+            .get_or_create(&McpServerLabels {
+                server: server.to_string(),
+            })
+            .inc();
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -83,7 +99,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl McpEndpoint {
     /// An endpoint with no sessions; expires idle ones in the background when a
     /// runtime is running.
-    pub fn new() -> Arc<Self> {
+    pub fn new(metrics: Arc<Metrics>) -> Arc<Self> {
         let mut connector = HttpConnector::new();
         connector.set_connect_timeout(Some(Duration::from_secs(10)));
         connector.set_nodelay(true);
@@ -94,11 +110,22 @@ impl McpEndpoint {
             pooled: Mutex::new(HashMap::new()),
             opening: tokio::sync::Mutex::new(()),
             processes: Mutex::new(HashMap::new()),
+            metrics,
         });
         if tokio::runtime::Handle::try_current().is_ok() {
             tokio::spawn(expire_idle(Arc::downgrade(&endpoint)));
         }
         endpoint
+    }
+
+    fn observer(&self) -> Arc<dyn Observer> {
+        Arc::new(RestartCounter(self.metrics.clone()))
+    }
+
+    /// Sets the open-sessions gauge (handshake, pooled and legacy SSE sessions).
+    fn count_sessions(&self) {
+        let open = lock(&self.sessions).len() + lock(&self.pooled).len() + lock(&self.legacy).len();
+        self.metrics.mcp_sessions.set(open as i64);
     }
 
     /// Closes the sessions of servers that are gone or changed in a new Plan, and
@@ -127,6 +154,7 @@ impl McpEndpoint {
         lock(&self.pooled).retain(|_, s| keep(s));
         lock(&self.legacy).retain(|_, c| servers.iter().any(|spec| spec.name == c.server));
         let after = lock(&self.sessions).len() + lock(&self.pooled).len();
+        self.count_sessions();
         if after < before {
             tracing::info!(
                 closed = before - after,
@@ -209,7 +237,11 @@ impl McpEndpoint {
         };
         match message {
             Message::Request { id, method, params } => {
-                reply_response(guarded(&session, id, &method, params, guards).await, None).await
+                reply_response(
+                    dispatch(&self.metrics, &session, id, &method, params, guards).await,
+                    None,
+                )
+                .await
             }
             Message::Notification { method, params } => {
                 session.client_notification(&method, params).await;
@@ -234,11 +266,19 @@ impl McpEndpoint {
         server: &Arc<ServerSpec>,
     ) -> Response<Body> {
         let params = params.unwrap_or_else(|| json!({}));
-        match Session::open(server.clone(), self.client.clone(), params).await {
+        match Session::open(
+            server.clone(),
+            self.client.clone(),
+            params,
+            Some(self.observer()),
+        )
+        .await
+        {
             Ok((session, result)) => {
                 let session_id = session.id().to_string();
                 session.touch();
                 lock(&self.sessions).insert(session_id.clone(), session);
+                self.count_sessions();
                 tracing::info!(server = %server.name, "MCP session opened");
                 let mut response = json_response(StatusCode::OK, &Message::result(id, result));
                 if let Ok(v) = HeaderValue::from_str(&session_id) {
@@ -321,7 +361,16 @@ impl McpEndpoint {
         for item in items {
             match Message::from_value(item) {
                 Ok(Message::Request { id, method, params }) => {
-                    let answer = match guarded(&session, id, &method, params, guards).await {
+                    let answer = match dispatch(
+                        &self.metrics,
+                        &session,
+                        id,
+                        &method,
+                        params,
+                        guards,
+                    )
+                    .await
+                    {
                         Reply::Now(m) => m,
                         Reply::Stream(mut rx) => {
                             let mut last = None;
@@ -396,6 +445,7 @@ impl McpEndpoint {
             Err(r) => return *r,
         };
         lock(&self.sessions).remove(session.id());
+        self.count_sessions();
         tracing::info!(server = %server.name, "MCP session closed by the client");
         Response::new(body::empty())
     }
@@ -488,7 +538,7 @@ impl McpEndpoint {
         let finish: Finish =
             Arc::new(move |message: &mut Message| modern_result(message, list, &server_info));
         reply_response(
-            guarded(&session, id, &method, params, guards).await,
+            dispatch(&self.metrics, &session, id, &method, params, guards).await,
             Some(finish),
         )
         .await
@@ -520,9 +570,16 @@ impl McpEndpoint {
             "capabilities": capabilities,
             "clientInfo": client_info,
         });
-        let (session, _) = Session::open(server.clone(), self.client.clone(), params).await?;
+        let (session, _) = Session::open(
+            server.clone(),
+            self.client.clone(),
+            params,
+            Some(self.observer()),
+        )
+        .await?;
         session.touch();
         lock(&self.pooled).insert(key, session.clone());
+        self.count_sessions();
         Ok(session)
     }
 
@@ -562,6 +619,7 @@ impl McpEndpoint {
                 session: Mutex::new(None),
             }),
         );
+        self.count_sessions();
         let endpoint = sse::Event::named("endpoint", &format!("{base}/message?sessionId={id}"));
         let guard = LegacyGuard {
             endpoint: Arc::downgrade(self),
@@ -620,21 +678,26 @@ impl McpEndpoint {
             (Message::Request { id, method, params }, None) if method == "initialize" => {
                 let client = self.client.clone();
                 let server = server.clone();
+                let observer = self.observer();
                 tokio::spawn(async move {
-                    let answer =
-                        match Session::open(server, client, params.unwrap_or_else(|| json!({})))
-                            .await
-                        {
-                            Ok((session, result)) => {
-                                *lock(&channel.session) = Some(session.clone());
-                                tokio::spawn(relay_events(session, channel.events.clone()));
-                                Message::result(id, result)
-                            }
-                            Err(e) => Message::Response {
-                                id,
-                                outcome: Err(e),
-                            },
-                        };
+                    let answer = match Session::open(
+                        server,
+                        client,
+                        params.unwrap_or_else(|| json!({})),
+                        Some(observer),
+                    )
+                    .await
+                    {
+                        Ok((session, result)) => {
+                            *lock(&channel.session) = Some(session.clone());
+                            tokio::spawn(relay_events(session, channel.events.clone()));
+                            Message::result(id, result)
+                        }
+                        Err(e) => Message::Response {
+                            id,
+                            outcome: Err(e),
+                        },
+                    };
                     let _ = channel
                         .events
                         .send(sse::Event::message(&answer.to_json()))
@@ -651,9 +714,10 @@ impl McpEndpoint {
             }
             (Message::Request { id, method, params }, Some(session)) => {
                 let guards = guards.cloned();
+                let metrics = self.metrics.clone();
                 tokio::spawn(async move {
                     let guards = guards.as_ref();
-                    match guarded(&session, id, &method, params, guards).await {
+                    match dispatch(&metrics, &session, id, &method, params, guards).await {
                         Reply::Now(m) => {
                             let _ = channel.events.send(sse::Event::message(&m.to_json())).await;
                         }
@@ -700,6 +764,7 @@ impl Drop for LegacyGuard {
     fn drop(&mut self) {
         if let Some(endpoint) = self.endpoint.upgrade() {
             lock(&endpoint.legacy).remove(&self.id);
+            endpoint.count_sessions();
         }
     }
 }
@@ -728,6 +793,82 @@ async fn expire_idle(endpoint: Weak<McpEndpoint>) {
         let fresh = |s: &Arc<Session>| s.idle() < IDLE_TIMEOUT;
         lock(&endpoint.sessions).retain(|_, s| fresh(s));
         lock(&endpoint.pooled).retain(|_, s| fresh(s));
+        endpoint.count_sessions();
+    }
+}
+
+/// Sends a request (with the route's guards) and counts it: method, tool,
+/// outcome and the time until its answer.
+async fn dispatch(
+    metrics: &Arc<Metrics>,
+    session: &Arc<Session>,
+    id: Id,
+    method: &str,
+    params: Option<Value>,
+    guards: Option<&Arc<Guards>>,
+) -> Reply {
+    let started = Instant::now();
+    let tool = match method {
+        "tools/call" => params
+            .as_ref()
+            .and_then(|p| p.get("name"))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string(),
+        _ => String::new(),
+    };
+    let server: Arc<str> = Arc::from(session.server());
+    let record = {
+        let metrics = metrics.clone();
+        let method = method.to_string();
+        move |message: &Message| {
+            let outcome = match message {
+                Message::Response { outcome: Ok(_), .. } => "ok",
+                Message::Response {
+                    outcome: Err(e), ..
+                } if e.code == REQUEST_TIMEOUT => "timeout",
+                Message::Response {
+                    outcome: Err(e), ..
+                } if e.code == GUARD_REJECTED => "guard_rejected",
+                _ => "error",
+            };
+            metrics
+                .mcp_requests
+                .get_or_create(&McpLabels {
+                    server: server.clone(),
+                    method: method.clone(),
+                    tool: tool.clone(),
+                    outcome,
+                })
+                .inc();
+            metrics
+                .mcp_durations
+                .get_or_create(&McpMethodLabels {
+                    server: server.clone(),
+                    method: method.clone(),
+                })
+                .observe(started.elapsed().as_secs_f64());
+        }
+    };
+    match guarded(session, id, method, params, guards).await {
+        Reply::Now(m) => {
+            record(&m);
+            Reply::Now(m)
+        }
+        Reply::Stream(mut rx) => {
+            let (tx, out) = mpsc::channel(64);
+            tokio::spawn(async move {
+                while let Some(m) = rx.recv().await {
+                    if matches!(m, Message::Response { .. }) {
+                        record(&m);
+                    }
+                    if tx.send(m).await.is_err() {
+                        return;
+                    }
+                }
+            });
+            Reply::Stream(out)
+        }
     }
 }
 

@@ -33,6 +33,35 @@ pub struct ReloadLabels {
     pub result: &'static str,
 }
 
+/// Labels of an MCP request.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct McpLabels {
+    /// `Kind/namespace/name` of the MCP server.
+    pub server: Arc<str>,
+    /// JSON-RPC method.
+    pub method: String,
+    /// Tool name for `tools/call`, else empty.
+    pub tool: String,
+    /// `ok`, `error`, `timeout` or `guard_rejected`.
+    pub outcome: &'static str,
+}
+
+/// Labels of an MCP latency observation.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct McpMethodLabels {
+    /// `Kind/namespace/name` of the MCP server.
+    pub server: Arc<str>,
+    /// JSON-RPC method.
+    pub method: String,
+}
+
+/// Labels naming an MCP server.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct McpServerLabels {
+    /// `Kind/namespace/name` of the MCP server.
+    pub server: String,
+}
+
 /// Every metric the gateway exports.
 pub struct Metrics {
     registry: Mutex<Registry>,
@@ -46,6 +75,14 @@ pub struct Metrics {
     pub plan_generation: Gauge,
     /// Requests in flight.
     pub in_flight: Gauge,
+    /// MCP requests by server, method, tool and outcome.
+    pub mcp_requests: Family<McpLabels, Counter>,
+    /// Time until an MCP request's answer, by server and method, in seconds.
+    pub mcp_durations: Family<McpMethodLabels, Histogram>,
+    /// Open MCP client sessions.
+    pub mcp_sessions: Gauge,
+    /// MCP upstreams started again after they died, by server.
+    pub mcp_restarts: Family<McpServerLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -93,6 +130,34 @@ impl Metrics {
             "HTTP requests being handled",
             in_flight.clone(),
         );
+        let mcp_requests = Family::<McpLabels, Counter>::default();
+        registry.register(
+            "mcp_requests",
+            "MCP requests, by server, method, tool and outcome",
+            mcp_requests.clone(),
+        );
+        let mcp_durations = Family::<McpMethodLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new([
+                0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0,
+            ])
+        });
+        registry.register(
+            "mcp_request_duration_seconds",
+            "Time until an MCP request's answer, by server and method",
+            mcp_durations.clone(),
+        );
+        let mcp_sessions = Gauge::default();
+        registry.register(
+            "mcp_sessions",
+            "Open MCP client sessions",
+            mcp_sessions.clone(),
+        );
+        let mcp_restarts = Family::<McpServerLabels, Counter>::default();
+        registry.register(
+            "mcp_upstream_restarts",
+            "MCP upstreams started again after they died, by server",
+            mcp_restarts.clone(),
+        );
         Metrics {
             registry: Mutex::new(registry),
             requests,
@@ -100,6 +165,10 @@ impl Metrics {
             reloads,
             plan_generation,
             in_flight,
+            mcp_requests,
+            mcp_durations,
+            mcp_sessions,
+            mcp_restarts,
         }
     }
 

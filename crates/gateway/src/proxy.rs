@@ -50,9 +50,9 @@ impl Proxy {
             .build(connector);
         Proxy {
             plan: ArcSwapOption::empty(),
+            mcp: McpEndpoint::new(Arc::clone(&metrics)),
             metrics,
             client,
-            mcp: McpEndpoint::new(),
         }
     }
 

@@ -32,6 +32,12 @@ const EVENT_QUEUE: usize = 256;
 /// First and longest wait before an upstream that died is started again.
 const BACKOFF: (Duration, Duration) = (Duration::from_millis(500), Duration::from_secs(30));
 
+/// Told about events of sessions (for metrics).
+pub trait Observer: Send + Sync {
+    /// An upstream of `server` that died was started again.
+    fn restarted(&self, server: &str);
+}
+
 /// What a request gets back.
 #[derive(Debug)]
 pub enum Reply {
@@ -74,6 +80,7 @@ pub struct Session {
     owners: Mutex<HashMap<String, usize>>,
     started: Instant,
     last_seen_ms: AtomicU64,
+    observer: Option<Arc<dyn Observer>>,
 }
 
 impl std::fmt::Debug for Session {
@@ -145,6 +152,7 @@ impl Session {
         spec: SharedSpec,
         client: HttpClient,
         params: Value,
+        observer: Option<Arc<dyn Observer>>,
     ) -> Result<(Arc<Session>, Value), ErrorObject> {
         let version = negotiate(params.get("protocolVersion").and_then(Value::as_str));
         let mut upstream_params = params.clone();
@@ -212,6 +220,7 @@ impl Session {
             owners: Mutex::new(HashMap::new()),
             started: Instant::now(),
             last_seen_ms: AtomicU64::new(0),
+            observer,
         });
         for (index, rx) in receivers.into_iter().enumerate() {
             tokio::spawn(relay_unsolicited(Arc::downgrade(&session), index, rx));
@@ -350,6 +359,9 @@ impl Session {
                 *lock(&upstream.conn) = Some(conn.clone());
                 *lock(&upstream.init) = init;
                 restart.backoff = BACKOFF.0;
+                if let Some(observer) = &self.observer {
+                    observer.restarted(&self.spec.name);
+                }
                 Ok(conn)
             }
             Err(why) => {

@@ -621,6 +621,17 @@ fn relays_sampling_and_restarts_a_killed_child() {
         "sampling works on the restarted child: {sampled_after}"
     );
     assert!(palisade.logs().contains("restarting MCP target"));
+    let metrics = std::process::Command::new("curl")
+        .args(["-sS", &format!("{}/metrics", palisade.admin_url())])
+        .output()
+        .unwrap();
+    let metrics = String::from_utf8_lossy(&metrics.stdout);
+    assert!(
+        metrics.contains(
+            r#"palisade_mcp_upstream_restarts_total{server="MCPServer/tools/everything"} 1"#
+        ),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]
@@ -728,4 +739,21 @@ async fn a_call_the_server_does_not_answer_in_time_gets_an_error_and_the_session
         "{}",
         r.text()
     );
+
+    let metrics = client
+        .get(&format!("{}/metrics", palisade.admin_url()))
+        .await
+        .unwrap()
+        .text();
+    for line in [
+        r#"palisade_mcp_requests_total{server="MCPServer/tools/everything",method="tools/call",tool="trigger-long-running-operation",outcome="timeout"} 1"#,
+        r#"palisade_mcp_requests_total{server="MCPServer/tools/everything",method="tools/call",tool="echo",outcome="ok"} 1"#,
+        "palisade_mcp_sessions 1",
+    ] {
+        assert!(
+            metrics.lines().any(|l| l == line),
+            "{line} missing from:\n{metrics}"
+        );
+    }
+    assert!(metrics.contains(r#"palisade_mcp_request_duration_seconds_count{server="MCPServer/tools/everything",method="tools/call"} 2"#), "{metrics}");
 }

@@ -757,3 +757,53 @@ async fn a_call_the_server_does_not_answer_in_time_gets_an_error_and_the_session
     }
     assert!(metrics.contains(r#"palisade_mcp_request_duration_seconds_count{server="MCPServer/tools/everything",method="tools/call"} 2"#), "{metrics}");
 }
+
+#[test]
+fn mcp_inspector_cli_lists_and_calls_tools_through_palisade() {
+    let dir = TempDir::new("mcp-inspector");
+    let palisade = start(&dir, &everything_stdio_manifest());
+    let inspector = |url: String, transport: &str, args: &[&str]| -> Value {
+        let output = Command::new(peers::node_bin("mcp-inspector"))
+            .args(["--cli", &url, "--transport", transport])
+            .args(args)
+            .env("MCP_CATALOG_PATH", dir.path().join("catalog.json"))
+            .current_dir(peers::dir())
+            .output()
+            .expect("the inspector runs");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice(&output.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stdout)))
+    };
+    let listed = inspector(
+        format!("{}/mcp/tools/everything", palisade.listen_url()),
+        "http",
+        &["--method", "tools/list"],
+    );
+    let names: Vec<&str> = listed["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"echo") && names.contains(&"get-sum"),
+        "{names:?}"
+    );
+    let called = inspector(
+        format!("{}/sse/tools/everything", palisade.listen_url()),
+        "sse",
+        &[
+            "--method",
+            "tools/call",
+            "--tool-name",
+            "echo",
+            "--tool-arg",
+            "message=inspected",
+        ],
+    );
+    assert_eq!(called["content"][0]["text"], "Echo: inspected");
+}

@@ -11,6 +11,7 @@
 #   WARMUP=2s        unmeasured warm-up run per target
 #   PALISADE_BIN=... use this binary instead of `cargo build --release -p palisade`
 #   DIRECT_ONLY=1    measure nginx alone (no Palisade)
+#   GUARD_BENCH=0    skip the LLM route section (guarded vs unguarded 4 KiB prompt)
 #   BENCH_KEEP=1     keep the temp dir (configs, logs, raw wrk output)
 #
 # Installs wrk and nginx from Debian when missing. Pins the servers to CPU 0
@@ -26,6 +27,7 @@ THREADS="${THREADS:-1}"
 ROUNDS="${ROUNDS:-3}"
 WARMUP="${WARMUP:-2s}"
 DIRECT_ONLY="${DIRECT_ONLY:-0}"
+GUARD_BENCH="${GUARD_BENCH:-1}"
 
 say() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -129,6 +131,11 @@ http {
     server {
         listen 127.0.0.1:$NGINX_PORT;
         root $TMP/www;
+        # A canned OpenAI chat completion: the provider side of the LLM section.
+        location = /v1/chat/completions {
+            default_type application/json;
+            return 200 '{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}';
+        }
     }
 }
 CONF
@@ -180,6 +187,45 @@ spec:
       backendRefs:
         - name: nginx
           port: $NGINX_PORT
+---
+# The LLM section: nginx as an OpenAI provider, reached plain and guarded.
+apiVersion: agentgateway.dev/v1alpha1
+kind: AgentgatewayBackend
+metadata: {name: llm, namespace: default}
+spec:
+  ai:
+    provider:
+      openai: {model: m}
+      host: 127.0.0.1
+      port: $NGINX_PORT
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: llm-plain, namespace: default}
+spec:
+  rules:
+    - matches: [{path: {type: PathPrefix, value: /llm-plain}}]
+      backendRefs: [{group: agentgateway.dev, kind: AgentgatewayBackend, name: llm}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: llm-guarded, namespace: default}
+spec:
+  rules:
+    - matches: [{path: {type: PathPrefix, value: /llm-guarded}}]
+      backendRefs: [{group: agentgateway.dev, kind: AgentgatewayBackend, name: llm}]
+---
+apiVersion: agentgateway.dev/v1alpha1
+kind: AgentgatewayPolicy
+metadata: {name: guard, namespace: default}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: HTTPRoute, name: llm-guarded}]
+  backend:
+    ai:
+      promptGuard:
+        request:
+          - regex: {action: Reject, matches: ["credit card"]}
+          - regex: {action: Mask, builtins: [CreditCard, Ssn, Email, PhoneNumber, CaSin, Iban, AwsAccessKey, GithubToken, PrivateKey]}
 YAML
     mkdir -p "$TMP/state"
     say "starting palisade on 127.0.0.1:$P_PORT (admin 127.0.0.1:$A_PORT)"
@@ -205,10 +251,12 @@ to_ms() { # "1.23ms" | "456.00us" | "1.20s" -> milliseconds
         printf "%.3f", n }'
 }
 
-run_wrk() { # name url duration -> appends "rps p50 p99" to $TMP/name.results
-    local name=$1 url=$2 dur=$3 out
+run_wrk() { # name url duration [lua script] -> prints "rps p50 p99"
+    local name=$1 url=$2 dur=$3 script=${4:-} out
     out="$TMP/wrk-$name-$(date +%s%N).txt"
-    "${CLIENT_PIN[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$dur" --latency "$url" >"$out" 2>&1 \
+    local extra=()
+    [ -n "$script" ] && extra=(-s "$script")
+    "${CLIENT_PIN[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$dur" --latency "${extra[@]}" "$url" >"$out" 2>&1 \
         || { cat "$out" >&2; die "wrk failed against $url"; }
     if grep -qE 'Non-2xx|Socket errors' "$out"; then
         say "warning ($name): $(grep -E 'Non-2xx|Socket errors' "$out" | tr -s ' ')"
@@ -272,4 +320,53 @@ if [ -n "$PROXY_URL" ]; then
         "$(awk -v k="$RSS_IDLE_BEFORE" 'BEGIN { print k / 1024 }')" \
         "$(awk -v k="$RSS_AFTER" 'BEGIN { print k / 1024 }')" \
         "$(awk -v k="$HWM" 'BEGIN { print k / 1024 }')"
+fi
+
+# --- LLM route: guarded vs unguarded ---------------------------------------------
+if [ -n "$PROXY_URL" ] && [ "$GUARD_BENCH" = 1 ]; then
+    python3 - "$TMP/post.lua" <<'PY'
+import json, sys
+sentence = "The network engineer reviews routing tables, checks the gateway logs and writes a short report for the team. "
+text = (sentence * 40)[:4096]
+body = json.dumps({"model": "m", "messages": [{"role": "user", "content": text}]})
+with open(sys.argv[1], "w") as f:
+    f.write('wrk.method = "POST"\n')
+    f.write('wrk.headers["content-type"] = "application/json"\n')
+    f.write("wrk.body = " + json.dumps(body) + "\n")
+PY
+    PLAIN_URL="http://127.0.0.1:$P_PORT/llm-plain/v1/chat/completions"
+    GUARD_URL="http://127.0.0.1:$P_PORT/llm-guarded/v1/chat/completions"
+    for u in "$PLAIN_URL" "$GUARD_URL"; do
+        got="$(curl -sS -o /dev/null -w '%{http_code}' --max-time 5 -H 'content-type: application/json' \
+            -d '{"messages":[{"role":"user","content":"hi"}]}' "$u" || true)"
+        [ "$got" = 200 ] || die "POST $u through palisade gave status '$got' (want 200)"
+    done
+    say "LLM section warm-up"
+    run_wrk llm-plain "$PLAIN_URL" "$WARMUP" "$TMP/post.lua" >/dev/null
+    run_wrk llm-guarded "$GUARD_URL" "$WARMUP" "$TMP/post.lua" >/dev/null
+    : >"$TMP/llm-plain.results"
+    : >"$TMP/llm-guarded.results"
+    for i in $(seq "$ROUNDS"); do
+        r="$(run_wrk llm-plain "$PLAIN_URL" "$DURATION" "$TMP/post.lua")"
+        echo "$r" >>"$TMP/llm-plain.results"
+        say "round $i llm plain:   rps p50_ms p99_ms = $r"
+        r="$(run_wrk llm-guarded "$GUARD_URL" "$DURATION" "$TMP/post.lua")"
+        echo "$r" >>"$TMP/llm-guarded.results"
+        say "round $i llm guarded: rps p50_ms p99_ms = $r"
+    done
+    U_RPS="$(col_median "$TMP/llm-plain.results" 1)"; U_P50="$(col_median "$TMP/llm-plain.results" 2)"; U_P99="$(col_median "$TMP/llm-plain.results" 3)"
+    G_RPS="$(col_median "$TMP/llm-guarded.results" 1)"; G_P50="$(col_median "$TMP/llm-guarded.results" 2)"; G_P99="$(col_median "$TMP/llm-guarded.results" 3)"
+    echo
+    echo "### LLM route, 4 KiB chat prompt, guarded vs unguarded (same run)"
+    echo
+    echo "POST /v1/chat/completions (4 KiB user message) through an OpenAI AI backend (nginx answers a canned completion);"
+    echo "the guarded route adds the seed's literal Reject pattern and 9 masking built-ins."
+    echo
+    echo "| route | requests/s | p50 | p99 | rps / unguarded |"
+    echo "|---|---:|---:|---:|---:|"
+    printf '| unguarded | %.0f | %.2f ms | %.2f ms | 1.00 |\n' "$U_RPS" "$U_P50" "$U_P99"
+    printf '| guarded | %.0f | %.2f ms | %.2f ms | %s |\n' "$G_RPS" "$G_P50" "$G_P99" \
+        "$(awk -v g="$G_RPS" -v u="$U_RPS" 'BEGIN { printf "%.2f", g / u }')"
+    echo
+    printf 'Added latency at p50: %.3f ms.\n' "$(awk -v g="$G_P50" -v u="$U_P50" 'BEGIN { print g - u }')"
 fi

@@ -60,7 +60,13 @@ stamp="$PEERS/node_modules/.palisade-stamp"
 if [ -d "$PEERS/node_modules" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$lock_hash" ]; then
     echo "up to date"
 else
-    (cd "$PEERS" && npm ci --no-audit --no-fund --loglevel=error)
+    # npm ci refuses this lock file because npm leaves a Windows-only optional
+    # dependency (of vite, under the MCP Inspector) out of it; npm install then
+    # installs exactly the locked versions without changing the lock.
+    if ! (cd "$PEERS" && npm ci --no-audit --no-fund --loglevel=error); then
+        echo "npm ci refused the lock file; installing the locked versions with npm install"
+        (cd "$PEERS" && npm install --no-audit --no-fund --loglevel=error)
+    fi
     echo "$lock_hash" >"$stamp"
 fi
 

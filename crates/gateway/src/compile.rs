@@ -16,15 +16,15 @@ use palisade_api::kinds::agentgateway::{
 };
 use palisade_api::kinds::core::{Namespace, Service};
 use palisade_api::kinds::gateway_api::{
-    FromNamespaces, Gateway, HttpBackendRef, HttpRoute, HttpRouteMatch, HttpRouteRule,
-    ListenerProtocol, PathMatchType, ValueMatchType,
+    BackendObjectReference, FromNamespaces, Gateway, HttpBackendRef, HttpRoute, HttpRouteMatch,
+    HttpRouteRule, ListenerProtocol, PathMatchType, ValueMatchType,
 };
 use palisade_api::kinds::kagent::ModelConfig;
 use palisade_api::load::Loaded;
 use palisade_api::snapshot::Snapshot;
 
 use crate::backend::Backend;
-use crate::guard::Guards;
+use crate::guard::{CompileError, Guards};
 use crate::llm;
 use crate::mcp_servers::{self, McpServers};
 use crate::plan::Plan;
@@ -542,6 +542,47 @@ impl Compiler<'_> {
     }
 }
 
+/// Where a policy's `backendRef` (a Service with a port, or a static
+/// AgentgatewayBackend) can be dialled.
+fn resolve_endpoint(
+    snapshot: &Snapshot,
+    namespace: &str,
+    r: &BackendObjectReference,
+) -> Result<(String, u16), String> {
+    let ns = r.namespace.as_deref().unwrap_or(namespace);
+    match (r.effective_group(), r.effective_kind()) {
+        ("", "Service") => {
+            let (_, service) = snapshot
+                .get::<Service>(Some(ns), &r.name)
+                .ok_or_else(|| format!("Service {ns}/{} does not exist", r.name))?;
+            let port = r
+                .port
+                .and_then(|p| u16::try_from(p).ok())
+                .ok_or_else(|| format!("the reference to Service {ns}/{} needs a port", r.name))?;
+            service.dial_address(port).ok_or_else(|| {
+                format!(
+                    "Service {ns}/{} has no address Palisade can dial on port {port}",
+                    r.name
+                )
+            })
+        }
+        ("agentgateway.dev", "AgentgatewayBackend") => {
+            let (_, backend) = snapshot
+                .get::<AgentgatewayBackend>(Some(ns), &r.name)
+                .ok_or_else(|| format!("AgentgatewayBackend {ns}/{} does not exist", r.name))?;
+            static_target(backend).ok_or_else(|| {
+                format!(
+                    "AgentgatewayBackend {ns}/{} is not a static backend",
+                    r.name
+                )
+            })
+        }
+        (group, kind) => Err(format!(
+            "cannot call a {kind} (group {group:?}); use a Service or a static AgentgatewayBackend"
+        )),
+    }
+}
+
 /// The `static` host and port of an AgentgatewayBackend, if it is one.
 fn static_target(backend: &AgentgatewayBackend) -> Option<(String, u16)> {
     let s = backend.spec.static_.as_ref()?;
@@ -626,17 +667,27 @@ fn policy_targets(snapshot: &Snapshot) -> (PolicyTargets, Vec<Diagnostic>) {
             );
         }
         if let Some(prompt_guard) = only_prompt_guard(spec) {
-            match Guards::compile(&policy, prompt_guard) {
+            let policy_ns = namespace.as_deref().unwrap_or("default");
+            let resolve = |r: &BackendObjectReference| resolve_endpoint(snapshot, policy_ns, r);
+            match Guards::compile(&policy, prompt_guard, &resolve) {
                 Ok(guards) => {
                     let guards = Arc::new(guards);
                     for key in names {
                         targets.guards.entry(key).or_insert_with(|| guards.clone());
                     }
                 }
-                // The patterns were compiled (with the same limits) when the
-                // snapshot's programs were checked, so the error is already
-                // reported there; the targets fail closed all the same.
+                // Pattern errors were already reported when the snapshot's programs
+                // were compiled (with the same limits); other problems are reported
+                // here. Either way the targets fail closed.
                 Err(why) => {
+                    if let CompileError::Unsupported(message) = &why {
+                        diagnostics.push(loaded.diagnostic(
+                            Severity::Warning,
+                            "spec.backend.ai.promptGuard",
+                            message.clone(),
+                            "until this guard can run, the routes it targets answer 503",
+                        ));
+                    }
                     for key in names {
                         targets.unenforced.entry(key).or_insert_with(|| {
                             format!("{policy} (its guard cannot be built: {why})")

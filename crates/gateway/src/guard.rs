@@ -5,12 +5,20 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use palisade_api::kinds::agentgateway::ai::{GuardScope, PromptGuard};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use palisade_api::kinds::agentgateway::ai::{GuardEntry, GuardScope, PromptGuard};
+use palisade_api::kinds::agentgateway::shared::FailureMode;
+use palisade_api::kinds::gateway_api::BackendObjectReference;
 use palisade_llm::ApiFormat;
 use palisade_llm::content::{self, Channel, Location, Part, SegmentKind};
 use palisade_llm::sse::SseEvent;
 use palisade_policy::guard::{GuardChain, StreamOutput, StreamScanner, Verdict};
 use serde_json::Value;
+
+use crate::backend::authority;
+use crate::body::Body;
+use crate::guard_webhook::{Decision, Webhook};
 
 /// What a guard decided about a whole body.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,8 +40,16 @@ pub struct Guards {
     policy: String,
     request: Option<Arc<GuardChain>>,
     response: Option<Arc<GuardChain>>,
+    /// Webhook guards on requests, run after the local ones, in order.
+    request_hooks: Vec<Webhook>,
+    /// Webhook guards on (whole, not streamed) responses.
+    response_hooks: Vec<Webhook>,
     streaming: bool,
 }
+
+/// Finds where a webhook guard's `backendRef` listens (`host`, `port`).
+pub type ResolveEndpoint<'a> =
+    dyn Fn(&BackendObjectReference) -> Result<(String, u16), String> + 'a;
 
 fn scope_of(part: Part) -> GuardScope {
     match part {
@@ -45,27 +61,174 @@ fn scope_of(part: Part) -> GuardScope {
 }
 
 impl Guards {
-    /// Compiles the guards of `policy` (`Kind/namespace/name`).
-    pub fn compile(policy: &str, guard: &PromptGuard) -> Result<Guards, String> {
-        let chain = |entries: &[palisade_api::kinds::agentgateway::ai::GuardEntry]| {
+    /// Compiles the guards of `policy` (`Kind/namespace/name`); webhook guards'
+    /// backends are found with `resolve`.
+    pub fn compile(
+        policy: &str,
+        guard: &PromptGuard,
+        resolve: &ResolveEndpoint<'_>,
+    ) -> Result<Guards, CompileError> {
+        let chain = |entries: &[GuardEntry]| -> Result<Option<Arc<GuardChain>>, CompileError> {
             if entries.is_empty() {
                 return Ok(None);
             }
-            let chain = GuardChain::compile(entries).map_err(|e| e.to_string())?;
-            if chain.has_external() {
-                return Err(
-                    "webhook and hosted guard services are not supported yet; use regex guards"
-                        .to_string(),
-                );
-            }
+            let chain =
+                GuardChain::compile(entries).map_err(|e| CompileError::Pattern(e.to_string()))?;
             Ok(Some(Arc::new(chain)))
+        };
+        let hooks = |entries: &[GuardEntry]| -> Result<Vec<Webhook>, CompileError> {
+            hooks_of(entries, resolve).map_err(CompileError::Unsupported)
         };
         Ok(Guards {
             policy: policy.to_string(),
             request: chain(&guard.request)?,
             response: chain(&guard.response)?,
+            request_hooks: hooks(&guard.request)?,
+            response_hooks: hooks(&guard.response)?,
             streaming: guard.streaming(),
         })
+    }
+}
+
+/// Why a policy's guards cannot be built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CompileError {
+    /// A pattern does not compile (static validation reports it too).
+    Pattern(String),
+    /// A detector Palisade cannot run, or a webhook it cannot reach.
+    Unsupported(String),
+}
+
+impl std::fmt::Display for CompileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CompileError::Pattern(m) | CompileError::Unsupported(m) => f.write_str(m),
+        }
+    }
+}
+
+/// The webhook guards among `entries`, resolved.
+fn hooks_of(entries: &[GuardEntry], resolve: &ResolveEndpoint<'_>) -> Result<Vec<Webhook>, String> {
+    let mut out = Vec::new();
+    for (i, entry) in entries.iter().enumerate() {
+        if entry.regex.is_some() {
+            continue;
+        }
+        let Some(webhook) = &entry.webhook else {
+            return Err(format!(
+                "guard {i}: hosted guard services (openAIModeration, bedrockGuardrails, googleModelArmor) are not supported yet; use regex or webhook guards"
+            ));
+        };
+        let (host, port) =
+            resolve(&webhook.backend_ref).map_err(|e| format!("guard {i}: webhook: {e}"))?;
+        out.push(Webhook {
+            authority: authority(&host, port).map_err(|e| format!("guard {i}: webhook: {e}"))?,
+            scopes: entry.scope().to_vec(),
+            fail_open: webhook.failure_mode == Some(FailureMode::FailOpen),
+            status: entry.status_code(),
+        });
+    }
+    Ok(out)
+}
+
+impl Guards {
+    /// Runs the request guards: local ones, then webhooks (which need IO).
+    pub async fn check_request_with_hooks(
+        &self,
+        client: &Client<HttpConnector, Body>,
+        format: ApiFormat,
+        body: &mut Value,
+    ) -> RequestVerdict {
+        let verdict = self.check_request(format, body);
+        if verdict != RequestVerdict::Pass {
+            return verdict;
+        }
+        for hook in &self.request_hooks {
+            let segments: Vec<_> = content::request_segments(format, body)
+                .into_iter()
+                .filter(|s| hook.scopes.contains(&scope_of(s.part)))
+                .collect();
+            if segments.is_empty() {
+                continue;
+            }
+            let texts: Vec<(GuardScope, String)> = segments
+                .iter()
+                .map(|s| (scope_of(s.part), s.text.clone()))
+                .collect();
+            match hook.check_request(client, &texts).await {
+                Ok(Decision::Pass) => {}
+                Ok(Decision::Mask(masked)) => {
+                    for (segment, text) in segments.iter().zip(masked) {
+                        if content::set_text(body, &segment.location, text).is_err() {
+                            return unavailable();
+                        }
+                    }
+                }
+                Ok(Decision::Reject { status, body }) => {
+                    tracing::info!(policy = %self.policy, status, "guard webhook rejected a request");
+                    return RequestVerdict::Reject {
+                        status,
+                        message: Arc::from(body),
+                    };
+                }
+                Err(why) if hook.fail_open => {
+                    tracing::warn!(policy = %self.policy, error = %why, "guard webhook failed; failureMode FailOpen lets the request through");
+                }
+                Err(why) => {
+                    tracing::warn!(policy = %self.policy, error = %why, "guard webhook failed; the request is refused (failureMode FailClosed)");
+                    return unavailable();
+                }
+            }
+        }
+        RequestVerdict::Pass
+    }
+
+    /// Whether response webhooks exist (they need the whole response).
+    pub fn has_response_hooks(&self) -> bool {
+        !self.response_hooks.is_empty()
+    }
+
+    /// Runs the response webhooks on a whole response body of `format`.
+    pub async fn check_response_hooks(
+        &self,
+        client: &Client<HttpConnector, Body>,
+        format: ApiFormat,
+        body: &mut Value,
+    ) -> RequestVerdict {
+        for hook in &self.response_hooks {
+            let segments: Vec<_> = content::response_segments(format, body)
+                .into_iter()
+                .filter(|s| hook.scopes.contains(&scope_of(s.part)) || s.part == Part::Message)
+                .collect();
+            if segments.is_empty() {
+                continue;
+            }
+            let texts: Vec<String> = segments.iter().map(|s| s.text.clone()).collect();
+            match hook.check_response(client, &texts).await {
+                Ok(Decision::Pass) => {}
+                Ok(Decision::Mask(masked)) => {
+                    for (segment, text) in segments.iter().zip(masked) {
+                        if content::set_text(body, &segment.location, text).is_err() {
+                            return unavailable();
+                        }
+                    }
+                }
+                Ok(Decision::Reject { status, body }) => {
+                    return RequestVerdict::Reject {
+                        status,
+                        message: Arc::from(body),
+                    };
+                }
+                Err(why) if hook.fail_open => {
+                    tracing::warn!(policy = %self.policy, error = %why, "response guard webhook failed; FailOpen");
+                }
+                Err(why) => {
+                    tracing::warn!(policy = %self.policy, error = %why, "response guard webhook failed; the answer is withheld");
+                    return unavailable();
+                }
+            }
+        }
+        RequestVerdict::Pass
     }
 
     /// The policy the guards come from.
@@ -136,6 +299,14 @@ impl Guards {
             channels: HashMap::new(),
             stopped: false,
         }
+    }
+}
+
+/// What a guard that could not be evaluated answers: fail closed.
+fn unavailable() -> RequestVerdict {
+    RequestVerdict::Reject {
+        status: 503,
+        message: Arc::from("a prompt guard could not be evaluated"),
     }
 }
 

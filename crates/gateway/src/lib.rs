@@ -12,6 +12,7 @@ pub mod backend;
 pub mod body;
 pub mod compile;
 pub mod guard;
+pub mod guard_webhook;
 pub mod listeners;
 pub mod llm;
 pub mod llm_proxy;

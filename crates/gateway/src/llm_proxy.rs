@@ -75,7 +75,10 @@ pub async fn serve(
         }
     };
     if let Some(guards) = guards {
-        match guards.check_request(client_format, &mut body) {
+        match guards
+            .check_request_with_hooks(client, client_format, &mut body)
+            .await
+        {
             RequestVerdict::Pass => {}
             RequestVerdict::Reject { status, message } => return rejection(status, message),
         }
@@ -130,6 +133,9 @@ pub async fn serve(
         }
     };
     let response_guard = guards.map(|g| g.response(upstream_format, stream));
+    let hooks = guards
+        .filter(|g| g.has_response_hooks())
+        .map(|g| (client, g.as_ref()));
     answer(
         response,
         client_format,
@@ -137,6 +143,7 @@ pub async fn serve(
         translated,
         include_usage,
         response_guard,
+        hooks,
     )
     .await
 }
@@ -198,6 +205,7 @@ async fn answer(
     translated: bool,
     include_usage: bool,
     guard: Option<ResponseGuard>,
+    hooks: Option<(&Client<HttpConnector, Body>, &Guards)>,
 ) -> Response<Body> {
     let (mut parts, incoming) = response.into_parts();
     for name in DROPPED {
@@ -215,7 +223,7 @@ async fn answer(
         let events = EventPipeline::new(translated, include_usage, guard);
         return Response::from_parts(parts, events.run(incoming));
     }
-    if !translated && guard.is_none() {
+    if !translated && guard.is_none() && hooks.is_none() {
         return Response::from_parts(parts, body::boxed(incoming));
     }
     let bytes = match Limited::new(incoming, MAX_RESPONSE).collect().await {
@@ -236,6 +244,15 @@ async fn answer(
     if status.is_success() {
         if let Some(guard) = &guard {
             match guard.check_body(upstream_format, &mut value) {
+                RequestVerdict::Pass => {}
+                RequestVerdict::Reject { status, message } => return rejection(status, message),
+            }
+        }
+        if let Some((client, guards)) = hooks {
+            match guards
+                .check_response_hooks(client, upstream_format, &mut value)
+                .await
+            {
                 RequestVerdict::Pass => {}
                 RequestVerdict::Reject { status, message } => return rejection(status, message),
             }

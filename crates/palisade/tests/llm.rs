@@ -323,3 +323,127 @@ fn masks_requests_and_streamed_responses_split_across_events() {
         "write to <EMAIL>"
     );
 }
+
+#[test]
+fn webhook_guards_mask_reject_and_fail_closed() {
+    let mock = MockLlm::start();
+    let dir = TempDir::new("llm-webhook");
+    let port = palisade_testkit::free_port();
+    let mut webhook = Command::new(peers::python())
+        .arg(repo_file("tests/clients/guard_webhook.py"))
+        .arg(port.to_string())
+        .current_dir(dir.path())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the webhook never listened"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let manifest = format!(
+        r#"apiVersion: v1
+kind: Service
+metadata: {{name: guard-webhook}}
+spec: {{type: ExternalName, externalName: 127.0.0.1, ports: [{{port: {port}}}]}}
+---
+apiVersion: agentgateway.dev/v1alpha1
+kind: AgentgatewayBackend
+metadata: {{name: openai}}
+spec:
+  ai:
+    provider:
+      openai: {{model: gpt-4o-mini}}
+      host: 127.0.0.1
+      port: {mock_port}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {{name: openai}}
+spec:
+  rules:
+  - matches: [{{path: {{type: PathPrefix, value: /openai}}}}]
+    backendRefs: [{{group: agentgateway.dev, kind: AgentgatewayBackend, name: openai}}]
+---
+apiVersion: agentgateway.dev/v1alpha1
+kind: AgentgatewayPolicy
+metadata: {{name: webhook-guard}}
+spec:
+  targetRefs: [{{group: gateway.networking.k8s.io, kind: HTTPRoute, name: openai}}]
+  backend:
+    ai:
+      promptGuard:
+        request:
+        - webhook: {{backendRef: {{name: guard-webhook, port: {port}}}}}
+        response:
+        - webhook: {{backendRef: {{name: guard-webhook, port: {port}}}}}
+"#,
+        mock_port = mock.port()
+    );
+    let path = dir.path().join("llm.yaml");
+    std::fs::write(&path, manifest).unwrap();
+    let palisade = Palisade::builder(env!("CARGO_BIN_EXE_palisade"))
+        .arg("-f")
+        .arg(&path)
+        .start();
+    let url = format!("{}/openai/v1", palisade.listen_url());
+
+    // Mask on the way in (the provider sees the masked prompt), and on the way out.
+    let text = sdk("openai", &url, "create", "my code is secret-42");
+    assert_eq!(text, "MOCK reply to: my code is <WEBHOOK>");
+    assert_eq!(
+        mock.last_request().unwrap().body["messages"][0]["content"],
+        "my code is <WEBHOOK>"
+    );
+
+    // Reject: the webhook's status and body, and the provider is not called.
+    let before = mock.request_count();
+    let out = Command::new("curl")
+        .args([
+            "-sS",
+            "-o",
+            "-",
+            "-w",
+            "\n%{http_code}",
+            "-H",
+            "content-type: application/json",
+        ])
+        .args([
+            "-d",
+            r#"{"messages":[{"role":"user","content":"a forbidden topic"}]}"#,
+        ])
+        .arg(format!("{url}/chat/completions"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "blocked by webhook\n422"
+    );
+    assert_eq!(mock.request_count(), before);
+
+    // The webhook is gone: fail closed.
+    webhook.kill().unwrap();
+    webhook.wait().unwrap();
+    let out = Command::new("curl")
+        .args([
+            "-sS",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "-H",
+            "content-type: application/json",
+        ])
+        .args(["-d", r#"{"messages":[{"role":"user","content":"hello"}]}"#])
+        .arg(format!("{url}/chat/completions"))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "503");
+    assert_eq!(
+        mock.request_count(),
+        before,
+        "nothing reaches the provider unguarded"
+    );
+}

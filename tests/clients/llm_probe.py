@@ -1,7 +1,7 @@
 """Calls an LLM route through Palisade with the official SDKs and prints the
 answer text as JSON, for the Rust end-to-end tests.
 
-usage: llm_probe.py anthropic|openai BASE_URL MODE PROMPT
+usage: llm_probe.py anthropic|openai|openai-responses BASE_URL MODE PROMPT
   MODE: create | stream
 The API key given to the SDK is a client credential Palisade must strip.
 """
@@ -23,6 +23,17 @@ if kind == "anthropic":
     else:
         with client.messages.stream(**args) as stream:
             text = "".join(stream.text_stream)
+elif kind == "openai-responses":
+    import openai
+
+    client = openai.OpenAI(base_url=base_url, api_key=CLIENT_KEY, max_retries=0)
+    if mode == "create":
+        text = client.responses.create(model="gpt-4o-mini", input=prompt).output_text
+    else:
+        text = ""
+        for event in client.responses.create(model="gpt-4o-mini", input=prompt, stream=True):
+            if event.type == "response.output_text.delta":
+                text += event.delta
 else:
     import openai
 

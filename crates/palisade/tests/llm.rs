@@ -225,6 +225,25 @@ fn seed_curl_is_rejected_by_the_prompt_guard_and_never_reaches_the_provider() {
     );
     let raw = String::from_utf8_lossy(&seen.raw_body);
     assert!(!raw.contains(CLIENT_KEY));
+
+    // The effective configuration names the backend but never shows its key.
+    let config = Command::new("curl")
+        .args(["-sS", &format!("{}/config", s.palisade.admin_url())])
+        .output()
+        .unwrap();
+    let config = String::from_utf8_lossy(&config.stdout);
+    assert!(
+        config.contains("AgentgatewayBackend/agentgateway-system/anthropic"),
+        "{config}"
+    );
+    assert!(
+        !config.contains(UPSTREAM_KEY),
+        "the key leaked into /config"
+    );
+    assert!(
+        !s.palisade.logs().contains(UPSTREAM_KEY),
+        "the key leaked into the log"
+    );
 }
 
 fn sdk(kind: &str, base_url: &str, mode: &str, prompt: &str) -> String {

@@ -3,6 +3,8 @@ what it saw as one JSON object, for the Rust end-to-end tests to assert on.
 
 usage: mcp_probe.py URL [--mode auto|legacy|2026-07-28] [--transport streamable|sse]
                         [--tool NAME --args JSON]... [--progress TOOL] [--prompts] [--resources]
+  --logs TOOL           call TOOL (server-everything's toggle-simulated-logging) and
+                        wait up to 12 s for a log notification sent outside any request
   --sampling            declare sampling; answer createMessage with a fixed text
   --pause-file PATH     after the first round of calls, create PATH, wait until it
                         is deleted, then repeat the calls (as "calls_after")
@@ -28,6 +30,7 @@ async def main() -> None:
     parser.add_argument("--prompts", action="store_true")
     parser.add_argument("--resources", action="store_true")
     parser.add_argument("--sampling", action="store_true")
+    parser.add_argument("--logs")
     parser.add_argument("--pause-file")
     opts = parser.parse_args()
 
@@ -57,6 +60,13 @@ async def main() -> None:
     out: dict = {}
     with anyio.fail_after(120):
         extra = {"sampling_callback": sample} if opts.sampling else {}
+        logs = []
+
+        async def on_log(params):
+            logs.append(params.level)
+
+        if opts.logs:
+            extra["logging_callback"] = on_log
         async with Client(target, mode=opts.mode, **extra) as client:
             out["protocol_version"] = client.protocol_version
             tools = await client.list_tools()
@@ -77,6 +87,12 @@ async def main() -> None:
                     opts.progress, {"duration": 1, "steps": 2}, progress_callback=on_progress
                 )
                 out["progress"] = seen
+            if opts.logs:
+                await client.call_tool(opts.logs, {})
+                with anyio.move_on_after(12):
+                    while not logs:
+                        await anyio.sleep(0.1)
+                out["logs"] = len(logs)
             if opts.prompts:
                 prompts = await client.list_prompts()
                 out["prompts"] = sorted(p.name for p in prompts.prompts)

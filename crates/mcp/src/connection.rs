@@ -34,6 +34,7 @@ pub struct Connection {
     table: Mutex<Table>,
     next_id: AtomicI64,
     closed: AtomicBool,
+    open_events: Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
 }
 
 impl std::fmt::Debug for Connection {
@@ -53,9 +54,23 @@ impl Connection {
             table: Mutex::new(Table::default()),
             next_id: AtomicI64::new(1),
             closed: AtomicBool::new(false),
+            open_events: Mutex::new(pipe.open_events),
         });
         tokio::spawn(read(Arc::downgrade(&conn), pipe.incoming, unsolicited));
         conn
+    }
+
+    /// Opens the upstream's stream of server-initiated messages, on transports
+    /// that open it on demand (idempotent).
+    pub fn open_events(&self) {
+        if let Some(tx) = self
+            .open_events
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
+            let _ = tx.send(());
+        }
     }
 
     /// The server's name.

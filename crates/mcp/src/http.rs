@@ -36,9 +36,30 @@ struct Shared {
 }
 
 /// Opens a streamable-HTTP pipe to `uri`. Nothing is sent until the first message.
+/// The GET stream of server-initiated messages is opened only when
+/// [`Pipe::open_events`] fires (a client is listening), after initialization, so
+/// that a session nobody listens to holds no extra upstream connection.
 pub fn streamable(name: String, client: HttpClient, uri: Uri) -> Pipe {
-    let (pipe, mut outgoing, incoming) = Pipe::channels();
+    let (mut pipe, mut outgoing, incoming) = Pipe::channels();
     let shared = Arc::new(Shared::default());
+    let (open_events, events_wanted) = tokio::sync::oneshot::channel::<()>();
+    pipe.open_events = Some(open_events);
+    let (initialized_tx, initialized_rx) = tokio::sync::oneshot::channel::<()>();
+    {
+        let (name, client, uri, shared, incoming) = (
+            name.clone(),
+            client.clone(),
+            uri.clone(),
+            shared.clone(),
+            incoming.clone(),
+        );
+        tokio::spawn(async move {
+            if events_wanted.await.is_ok() && initialized_rx.await.is_ok() {
+                listen(name, client, uri, shared, incoming).await;
+            }
+        });
+    }
+    let mut initialized_tx = Some(initialized_tx);
     tokio::spawn(async move {
         while let Some(message) = outgoing.recv().await {
             let opens_stream = message.method() == Some("notifications/initialized");
@@ -51,14 +72,8 @@ pub fn streamable(name: String, client: HttpClient, uri: Uri) -> Pipe {
                 incoming.clone(),
             );
             tokio::spawn(task);
-            if opens_stream {
-                tokio::spawn(listen(
-                    name.clone(),
-                    client.clone(),
-                    uri.clone(),
-                    shared.clone(),
-                    incoming.clone(),
-                ));
+            if opens_stream && let Some(tx) = initialized_tx.take() {
+                let _ = tx.send(());
             }
         }
         // The pipe was dropped: end the upstream session, best effort.

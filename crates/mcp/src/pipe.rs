@@ -1,7 +1,7 @@
 //! A pipe to one upstream MCP server: messages go out on one channel and come in
 //! on another, whatever the transport (stdio, streamable HTTP, legacy SSE).
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::jsonrpc::{Id, Message};
 
@@ -29,6 +29,10 @@ pub struct Pipe {
     pub outgoing: mpsc::Sender<Message>,
     /// Messages from the server.
     pub incoming: mpsc::Receiver<Inbound>,
+    /// Opens the transport's stream of messages the server sends outside any
+    /// request (streamable HTTP's GET stream), for transports that open it only
+    /// on demand; `None` where that stream always exists (stdio, legacy SSE).
+    pub open_events: Option<oneshot::Sender<()>>,
 }
 
 impl Pipe {
@@ -40,6 +44,7 @@ impl Pipe {
             Pipe {
                 outgoing: out_tx,
                 incoming: in_rx,
+                open_events: None,
             },
             out_rx,
             in_tx,

@@ -81,6 +81,8 @@ pub struct Session {
     started: Instant,
     last_seen_ms: AtomicU64,
     observer: Option<Arc<dyn Observer>>,
+    /// A client has taken the event stream: upstreams open theirs.
+    listening: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Session {
@@ -221,6 +223,7 @@ impl Session {
             started: Instant::now(),
             last_seen_ms: AtomicU64::new(0),
             observer,
+            listening: std::sync::atomic::AtomicBool::new(false),
         });
         for (index, rx) in receivers.into_iter().enumerate() {
             tokio::spawn(relay_unsolicited(Arc::downgrade(&session), index, rx));
@@ -265,7 +268,14 @@ impl Session {
     /// The client's stream of messages sent outside any request (GET stream).
     /// `None` while another stream holds it.
     pub fn take_events(&self) -> Option<tokio::sync::OwnedMutexGuard<mpsc::Receiver<Message>>> {
-        self.events.clone().try_lock_owned().ok()
+        let guard = self.events.clone().try_lock_owned().ok()?;
+        self.listening.store(true, Ordering::Release);
+        for (_, upstream) in self.live() {
+            if let Some(conn) = lock(&upstream.conn).as_ref() {
+                conn.open_events();
+            }
+        }
+        Some(guard)
     }
 
     fn live(&self) -> impl Iterator<Item = (usize, &Upstream)> {
@@ -358,6 +368,9 @@ impl Session {
             Ok((conn, init)) => {
                 *lock(&upstream.conn) = Some(conn.clone());
                 *lock(&upstream.init) = init;
+                if self.listening.load(Ordering::Acquire) {
+                    conn.open_events();
+                }
                 restart.backoff = BACKOFF.0;
                 if let Some(observer) = &self.observer {
                     observer.restarted(&self.spec.name);

@@ -260,6 +260,19 @@ fn federates_targets_with_prefixes_and_survives_a_dead_one() {
     );
     let palisade = start(&dir, &manifest);
     let url = format!("{}/fed", palisade.listen_url());
+    // A message the server sends outside any request (a log notification) reaches
+    // the client through the upstream's event stream, opened when the client
+    // opened its own.
+    let report = probe(
+        &url,
+        &[
+            "--mode",
+            "legacy",
+            "--logs",
+            "beta_toggle-simulated-logging",
+        ],
+    );
+    assert!(report["logs"].as_u64().unwrap() >= 1, "{report}");
     for mode in ["legacy", "auto"] {
         let report = probe(
             &url,

@@ -75,8 +75,22 @@ pub struct McpEndpoint {
     opening: tokio::sync::Mutex<()>,
     /// Long-running server processes by server name.
     processes: Mutex<HashMap<String, Supervised>>,
+    /// Stateless calls waiting for the client's answers to server requests, by
+    /// their `requestState` token.
+    parked: Arc<Mutex<HashMap<String, Parked>>>,
     metrics: Arc<Metrics>,
 }
+
+/// A stateless (2026-07-28) call that asked the client for input: the rest of its
+/// stream, resumed when the client sends the request again with the answers.
+struct Parked {
+    session: Arc<Session>,
+    rest: mpsc::Receiver<Message>,
+    since: Instant,
+}
+
+/// How long a parked call waits for the client's answers.
+const PARKED_TTL: Duration = Duration::from_secs(300);
 
 /// Counts upstream restarts.
 struct RestartCounter(Arc<Metrics>);
@@ -110,6 +124,7 @@ impl McpEndpoint {
             pooled: Mutex::new(HashMap::new()),
             opening: tokio::sync::Mutex::new(()),
             processes: Mutex::new(HashMap::new()),
+            parked: Arc::new(Mutex::new(HashMap::new())),
             metrics,
         });
         if tokio::runtime::Handle::try_current().is_ok() {
@@ -533,15 +548,108 @@ impl McpEndpoint {
             }
             return json_response(StatusCode::OK, &Message::result(id, result));
         }
-        let params = params.map(strip_envelope);
+        let mut params = params.map(strip_envelope);
         let list = method.ends_with("/list");
         let finish: Finish =
             Arc::new(move |message: &mut Message| modern_result(message, list, &server_info));
-        reply_response(
-            dispatch(&self.metrics, &session, id, &method, params, guards).await,
-            Some(finish),
-        )
-        .await
+        let resumed = params
+            .as_mut()
+            .and_then(Value::as_object_mut)
+            .and_then(|p| Some((p.remove("requestState")?, p.remove("inputResponses"))));
+        if let Some((state, responses)) = resumed {
+            let parked = state.as_str().and_then(|t| lock(&self.parked).remove(t));
+            let Some(parked) = parked.filter(|p| p.session.server() == server.name) else {
+                let error = ErrorObject::new(
+                    jsonrpc::INVALID_PARAMS,
+                    "unknown or expired requestState; send the request again without it",
+                );
+                return json_response(
+                    StatusCode::BAD_REQUEST,
+                    &Message::Response {
+                        id,
+                        outcome: Err(error),
+                    },
+                );
+            };
+            for (key, answer) in responses
+                .as_ref()
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+            {
+                if let Err(why) = parked
+                    .session
+                    .client_response(Id::String(key.clone()), Ok(answer.clone()))
+                    .await
+                {
+                    tracing::debug!(error = %why, "an input response matched no pending server request");
+                }
+            }
+            let reply = self.ask_for_input(id, parked.session, Reply::Stream(parked.rest));
+            return reply_response(reply, Some(finish)).await;
+        }
+        let reply = dispatch(&self.metrics, &session, id.clone(), &method, params, guards).await;
+        let reply = match method.as_str() {
+            "tools/call" | "prompts/get" | "resources/read" => {
+                self.ask_for_input(id, session, reply)
+            }
+            _ => reply,
+        };
+        reply_response(reply, Some(finish)).await
+    }
+
+    /// Bridges server-to-client requests to a stateless client: the first one
+    /// ends this HTTP exchange with an `input_required` result (the request under
+    /// a key, plus an opaque `requestState`), and the call waits, parked, until
+    /// the client sends the request again with its answers. The final answer
+    /// carries the id of the round it ends.
+    fn ask_for_input(&self, id: Id, session: Arc<Session>, reply: Reply) -> Reply {
+        let Reply::Stream(mut rx) = reply else {
+            return reply;
+        };
+        let (tx, out) = mpsc::channel(64);
+        let parked = self.parked.clone();
+        tokio::spawn(async move {
+            while let Some(message) = rx.recv().await {
+                let message = match message {
+                    Message::Request {
+                        id: Id::String(key),
+                        method,
+                        params,
+                    } => {
+                        let token = new_session_id();
+                        let mut request = json!({"method": method});
+                        if let Some(p) = params {
+                            request["params"] = p;
+                        }
+                        let result = json!({
+                            "resultType": "input_required",
+                            "inputRequests": {key: request},
+                            "requestState": token,
+                        });
+                        lock(&parked).insert(
+                            token,
+                            Parked {
+                                session,
+                                rest: rx,
+                                since: Instant::now(),
+                            },
+                        );
+                        let _ = tx.send(Message::result(id, result)).await;
+                        return;
+                    }
+                    Message::Response { outcome, .. } => Message::Response {
+                        id: id.clone(),
+                        outcome,
+                    },
+                    other => other,
+                };
+                if tx.send(message).await.is_err() {
+                    return;
+                }
+            }
+        });
+        Reply::Stream(out)
     }
 
     /// The upstream session behind stateless clients with this envelope.
@@ -793,6 +901,7 @@ async fn expire_idle(endpoint: Weak<McpEndpoint>) {
         let fresh = |s: &Arc<Session>| s.idle() < IDLE_TIMEOUT;
         lock(&endpoint.sessions).retain(|_, s| fresh(s));
         lock(&endpoint.pooled).retain(|_, s| fresh(s));
+        lock(&endpoint.parked).retain(|_, p| p.since.elapsed() < PARKED_TTL);
         endpoint.count_sessions();
     }
 }
@@ -1073,13 +1182,13 @@ fn decode_base64(text: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// Client capabilities passed to upstreams of stateless clients: server-to-client
-/// requests cannot reach a 2026-07-28 client through a pooled session, so sampling,
-/// elicitation and roots are not declared.
+/// Client capabilities passed to upstreams of stateless clients: what the client
+/// declared (server requests reach it as `input_required` results), without the
+/// 2026-only `extensions` and the tasks Palisade does not relay.
 fn upstream_capabilities(caps: Option<&Value>) -> Value {
     let mut caps = caps.cloned().unwrap_or_else(|| json!({}));
     if let Some(obj) = caps.as_object_mut() {
-        for key in ["sampling", "elicitation", "roots", "extensions", "tasks"] {
+        for key in ["extensions", "tasks"] {
             obj.remove(key);
         }
     }

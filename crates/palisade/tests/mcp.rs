@@ -86,6 +86,9 @@ fn stdio_server_serves_every_client_revision_and_transport() {
         "trigger-long-running-operation",
         "--prompts",
         "--resources",
+        "--sampling",
+        "--call",
+        r#"trigger-sampling-request={"prompt":"p","maxTokens":5}"#,
     ];
 
     // Python SDK, default mode: probes server/discover and lands on 2026-07-28.
@@ -118,6 +121,13 @@ fn stdio_server_serves_every_client_revision_and_transport() {
                 .any(|u| u.starts_with("demo://resource/static/"))
         );
         assert_eq!(report["read_first"], 1);
+        // Sampling reaches the client: as a server request in a session, as an
+        // input_required round trip for the stateless revision.
+        let sampled = call_text(report, "trigger-sampling-request");
+        assert!(
+            sampled.contains("sampled: Resource trigger-sampling-request context: p"),
+            "{sampled}"
+        );
     }
 
     // Legacy HTTP+SSE transport.

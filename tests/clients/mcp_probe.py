@@ -31,6 +31,7 @@ async def main() -> None:
     parser.add_argument("--resources", action="store_true")
     parser.add_argument("--sampling", action="store_true")
     parser.add_argument("--logs")
+    parser.add_argument("--listen-tools", action="store_true", help="2026-07-28: listen for tools list changes")
     parser.add_argument("--pause-file")
     opts = parser.parse_args()
 
@@ -87,6 +88,15 @@ async def main() -> None:
                     opts.progress, {"duration": 1, "steps": 2}, progress_callback=on_progress
                 )
                 out["progress"] = seen
+            if opts.listen_tools and client.protocol_version == "2026-07-28":
+                events = 0
+                async with client.listen(tools_list_changed=True) as sub:
+                    out["listen_honored"] = bool(sub.honored.tools_list_changed)
+                    with anyio.move_on_after(10):
+                        async for _event in sub:
+                            events += 1
+                            break
+                out["listen_events"] = events
             if opts.logs:
                 await client.call_tool(opts.logs, {})
                 with anyio.move_on_after(12):

@@ -46,6 +46,7 @@ const MODERN_METHODS: &[&str] = &[
     "resources/read",
     "resources/templates/list",
     "server/discover",
+    "subscriptions/listen",
     "tools/call",
     "tools/list",
 ];
@@ -520,6 +521,9 @@ impl McpEndpoint {
             .and_then(|p| p.get("_meta"))
             .cloned()
             .unwrap_or_default();
+        if method == "subscriptions/listen" {
+            return self.listen(id, params.as_ref(), &meta, server).await;
+        }
         let session = match self.pooled_session(server, &meta).await {
             Ok(s) => s,
             Err(e) => {
@@ -650,6 +654,143 @@ impl McpEndpoint {
             }
         });
         Reply::Stream(out)
+    }
+
+    /// `subscriptions/listen` (2026-07-28): a dedicated upstream session whose
+    /// change notifications the client asked for are streamed, tagged with the
+    /// listen request's id, after an acknowledgment naming the honored subset.
+    /// Resource subscriptions are made upstream with `resources/subscribe`.
+    async fn listen(
+        &self,
+        id: Id,
+        params: Option<&Value>,
+        meta: &Value,
+        server: &Arc<ServerSpec>,
+    ) -> Response<Body> {
+        let wanted = params
+            .and_then(|p| p.get("notifications"))
+            .cloned()
+            .unwrap_or_else(|| json!({}));
+        let open = json!({
+            "protocolVersion": palisade_mcp::session::SUPPORTED_VERSIONS[0],
+            "capabilities": upstream_capabilities(meta.get("io.modelcontextprotocol/clientCapabilities")),
+            "clientInfo": meta.get("io.modelcontextprotocol/clientInfo").cloned()
+                .unwrap_or_else(|| json!({"name": "mcp-client", "version": "0"})),
+        });
+        let session = match Session::open(
+            server.clone(),
+            self.client.clone(),
+            open,
+            Some(self.observer()),
+        )
+        .await
+        {
+            Ok((session, _)) => session,
+            Err(e) => {
+                return json_response(
+                    StatusCode::BAD_GATEWAY,
+                    &Message::Response {
+                        id,
+                        outcome: Err(e),
+                    },
+                );
+            }
+        };
+        let caps = session.initialize_result()["capabilities"].clone();
+        let flag = |key: &str, cap: &str, sub: &str| {
+            wanted.get(key).and_then(Value::as_bool) == Some(true)
+                && caps
+                    .get(cap)
+                    .and_then(|c| c.get(sub))
+                    .and_then(Value::as_bool)
+                    == Some(true)
+        };
+        let mut honored = serde_json::Map::new();
+        for (key, cap) in [
+            ("toolsListChanged", "tools"),
+            ("promptsListChanged", "prompts"),
+            ("resourcesListChanged", "resources"),
+        ] {
+            if flag(key, cap, "listChanged") {
+                honored.insert(key.into(), true.into());
+            }
+        }
+        let mut uris = Vec::new();
+        if caps
+            .pointer("/resources/subscribe")
+            .and_then(Value::as_bool)
+            == Some(true)
+        {
+            for uri in wanted
+                .get("resourceSubscriptions")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let Some(uri) = uri.as_str() else { continue };
+                let reply = session
+                    .request(
+                        Id::Number(0),
+                        "resources/subscribe",
+                        Some(json!({"uri": uri})),
+                    )
+                    .await;
+                let ok = match reply {
+                    Reply::Now(Message::Response { outcome, .. }) => outcome.is_ok(),
+                    Reply::Now(_) => false,
+                    Reply::Stream(mut rx) => {
+                        let mut ok = false;
+                        while let Some(m) = rx.recv().await {
+                            if let Message::Response { outcome, .. } = m {
+                                ok = outcome.is_ok();
+                            }
+                        }
+                        ok
+                    }
+                };
+                if ok {
+                    uris.push(uri.to_string());
+                }
+            }
+        }
+        if !uris.is_empty() {
+            honored.insert("resourceSubscriptions".into(), json!(uris));
+        }
+        let Some(events) = session.take_events() else {
+            return rpc_error(
+                StatusCode::CONFLICT,
+                None,
+                jsonrpc::INVALID_REQUEST,
+                "listen stream unavailable",
+            );
+        };
+        let tag = json!({"io.modelcontextprotocol/subscriptionId": id.to_value()});
+        let ack = Message::notification(
+            "notifications/subscriptions/acknowledged",
+            Some(json!({"_meta": tag, "notifications": honored})),
+        );
+        let first = sse::Event::message(&ack.to_json());
+        let filter = Arc::new(honored);
+        let rest = futures_util::stream::unfold((events, session), move |(mut events, session)| {
+            let tag = tag.clone();
+            let filter = filter.clone();
+            async move {
+                loop {
+                    tokio::select! {
+                        m = events.recv() => {
+                            let m = m?;
+                            if let Some(tagged) = listened(m, &filter, &tag) {
+                                return Some((sse::Event::message(&tagged.to_json()), (events, session)));
+                            }
+                        }
+                        _ = tokio::time::sleep(KEEPALIVE) => {
+                            return Some((Bytes::from_static(b": keep-alive\n\n"), (events, session)));
+                        }
+                    }
+                }
+            }
+        });
+        event_stream(futures_util::stream::iter([first]).chain(rest))
     }
 
     /// The upstream session behind stateless clients with this envelope.
@@ -1193,6 +1334,45 @@ fn upstream_capabilities(caps: Option<&Value>) -> Value {
         }
     }
     caps
+}
+
+/// A notification a listen stream passes on (tagged with its subscription), if
+/// the client asked for its kind.
+fn listened(
+    message: Message,
+    honored: &serde_json::Map<String, Value>,
+    tag: &Value,
+) -> Option<Message> {
+    let Message::Notification { method, params } = message else {
+        return None;
+    };
+    let wanted = match method.as_str() {
+        "notifications/tools/list_changed" => honored.contains_key("toolsListChanged"),
+        "notifications/prompts/list_changed" => honored.contains_key("promptsListChanged"),
+        "notifications/resources/list_changed" => honored.contains_key("resourcesListChanged"),
+        "notifications/resources/updated" => {
+            let uri = params
+                .as_ref()
+                .and_then(|p| p.get("uri"))
+                .and_then(Value::as_str);
+            honored
+                .get("resourceSubscriptions")
+                .and_then(Value::as_array)
+                .is_some_and(|uris| uris.iter().any(|u| u.as_str() == uri))
+        }
+        _ => false,
+    };
+    if !wanted {
+        return None;
+    }
+    let mut params = params.unwrap_or_else(|| json!({}));
+    if let Some(obj) = params.as_object_mut() {
+        let meta = obj.entry("_meta").or_insert_with(|| json!({}));
+        if let (Some(meta), Some(tag)) = (meta.as_object_mut(), tag.as_object()) {
+            meta.extend(tag.clone());
+        }
+    }
+    Some(Message::notification(method, Some(params)))
 }
 
 /// Removes the 2026-07-28 envelope from params before they go to a handshake-era upstream.

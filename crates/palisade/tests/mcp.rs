@@ -92,7 +92,13 @@ fn stdio_server_serves_every_client_revision_and_transport() {
     ];
 
     // Python SDK, default mode: probes server/discover and lands on 2026-07-28.
-    let modern = probe(&url, &common);
+    let mut modern_args = common.to_vec();
+    modern_args.push("--listen-tools");
+    let modern = probe(&url, &modern_args);
+    // subscriptions/listen: acknowledged, then the server's tools/list_changed
+    // (server-everything registers tools for the client's capabilities).
+    assert_eq!(modern["listen_honored"], true, "{modern}");
+    assert!(modern["listen_events"].as_u64().unwrap() >= 1, "{modern}");
     // Python SDK, handshake mode: initialize, Mcp-Session-Id, 2025-11-25.
     let mut legacy_args = vec!["--mode", "legacy"];
     legacy_args.extend(common);

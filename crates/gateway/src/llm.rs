@@ -78,26 +78,24 @@ impl LlmTarget {
 /// Why a backend cannot serve as an LLM target.
 pub type Unusable = String;
 
+/// Where a provider is dialled: the given host and port (plain HTTP unless `tls`),
+/// or the provider's default endpoint over HTTPS.
 fn provider_base(
     provider: Provider,
     host: Option<&str>,
     port: Option<u16>,
     prefix: &str,
+    tls: bool,
 ) -> Result<(Uri, Authority, String), Unusable> {
-    let (host, port) = match (host, port) {
-        (Some(h), Some(p)) => (h.to_string(), p),
+    let (host, port, tls) = match (host, port) {
+        (Some(h), Some(p)) => (h.to_string(), p, tls),
         (Some(_), None) | (None, Some(_)) => return Err("set host and port together".into()),
-        (None, None) => {
-            return Err(format!(
-                "the default {} endpoint ({}) needs TLS, which this Palisade build does not dial yet",
-                provider.name(),
-                provider.default_host()
-            ));
-        }
+        (None, None) => (provider.default_host().to_string(), 443, true),
     };
     let authority = authority(&host, port)?;
     let prefix = prefix.trim_end_matches('/').to_string();
-    let base: Uri = format!("http://{authority}{prefix}")
+    let scheme = if tls { "https" } else { "http" };
+    let base: Uri = format!("{scheme}://{authority}{prefix}")
         .parse()
         .map_err(|e| format!("invalid upstream address: {e}"))?;
     Ok((base, authority, prefix))
@@ -150,11 +148,18 @@ pub fn from_backend(
         None => return Err("no provider is set".into()),
     };
     let port = provider_spec.port.and_then(|p| u16::try_from(p).ok());
+    // A host/port override is plain HTTP unless a TLS policy is attached.
+    let tls = backend
+        .spec
+        .policies
+        .as_ref()
+        .is_some_and(|p| p.tls.is_some());
     let (base, authority, prefix) = provider_base(
         provider,
         provider_spec.host.as_deref(),
         port,
         provider_spec.path_prefix.as_deref().unwrap_or(""),
+        tls,
     )?;
     let auth = backend.spec.policies.as_ref().and_then(|p| p.auth.as_ref());
     let api_key = match auth {
@@ -212,16 +217,20 @@ pub fn from_model_config(
             ));
         }
     };
-    let (host, port, prefix) = match &base_url {
+    let (host, port, prefix, tls) = match &base_url {
         Some(url) => {
             let uri: Uri = url
                 .parse()
                 .map_err(|e| format!("baseUrl `{url}` is not a URL: {e}"))?;
-            if uri.scheme_str() != Some("http") {
-                return Err(format!(
-                    "baseUrl `{url}` needs TLS, which this Palisade build does not dial yet; use an http:// URL"
-                ));
-            }
+            let tls = match uri.scheme_str() {
+                Some("https") => true,
+                Some("http") => false,
+                _ => {
+                    return Err(format!(
+                        "baseUrl `{url}` must be an http:// or https:// URL"
+                    ));
+                }
+            };
             let host = uri
                 .host()
                 .ok_or(format!("baseUrl `{url}` has no host"))?
@@ -229,13 +238,14 @@ pub fn from_model_config(
                 .to_string();
             (
                 Some(host),
-                Some(uri.port_u16().unwrap_or(80)),
+                Some(uri.port_u16().unwrap_or(if tls { 443 } else { 80 })),
                 uri.path().to_string(),
+                tls,
             )
         }
-        None => (None, None, String::new()),
+        None => (None, None, String::new(), true),
     };
-    let (base, authority, prefix) = provider_base(provider, host.as_deref(), port, &prefix)?;
+    let (base, authority, prefix) = provider_base(provider, host.as_deref(), port, &prefix, tls)?;
     let api_key = match (&spec.api_key_secret, &spec.api_key_secret_key) {
         (Some(secret), Some(key)) => Some(secret_value(snapshot, namespace, secret, key)?),
         (Some(secret), None) => {
@@ -266,7 +276,7 @@ mod tests {
 
     fn target(prefix: &str) -> LlmTarget {
         let (base, authority, prefix) =
-            provider_base(Provider::OpenAi, Some("127.0.0.1"), Some(9), prefix).unwrap();
+            provider_base(Provider::OpenAi, Some("127.0.0.1"), Some(9), prefix, false).unwrap();
         LlmTarget {
             name: "t".into(),
             provider: Provider::OpenAi,
@@ -301,9 +311,18 @@ mod tests {
     }
 
     #[test]
-    fn default_endpoints_need_tls_and_keys_stay_hidden() {
-        let err = provider_base(Provider::Anthropic, None, None, "").unwrap_err();
-        assert!(err.contains("TLS"), "{err}");
+    fn default_endpoints_use_https_and_keys_stay_hidden() {
+        let (base, authority, _) =
+            provider_base(Provider::Anthropic, None, None, "", false).unwrap();
+        assert_eq!(base.scheme_str(), Some("https"));
+        assert_eq!(authority.as_str(), "api.anthropic.com:443");
+        let (base, _, _) =
+            provider_base(Provider::OpenAi, Some("10.0.0.1"), Some(8080), "", false).unwrap();
+        assert_eq!(
+            base.scheme_str(),
+            Some("http"),
+            "a host/port override is plain HTTP"
+        );
         assert!(!format!("{:?}", target("")).contains("sk-secret"));
     }
 }

@@ -22,6 +22,7 @@ use palisade_llm::translate::{self, AnthropicToOpenAiStream};
 use serde_json::Value;
 
 use crate::body::{self, Body, BoxError};
+use crate::clients::Clients;
 use crate::guard::{Guards, RequestVerdict, ResponseGuard};
 use crate::llm::LlmTarget;
 
@@ -46,7 +47,7 @@ const DROPPED: &[&str] = &[
 
 /// Serves one request on an LLM backend.
 pub async fn serve(
-    client: &Client<HttpConnector, Body>,
+    clients: &Clients,
     req: Request<Incoming>,
     target: &Arc<LlmTarget>,
     guards: Option<&Arc<Guards>>,
@@ -76,7 +77,7 @@ pub async fn serve(
     };
     if let Some(guards) = guards {
         match guards
-            .check_request_with_hooks(client, client_format, &mut body)
+            .check_request_with_hooks(clients.plain(), client_format, &mut body)
             .await
         {
             RequestVerdict::Pass => {}
@@ -107,7 +108,7 @@ pub async fn serve(
         Ok(r) => r,
         Err(e) => return error(client_format, StatusCode::BAD_GATEWAY, &e),
     };
-    let call = client.request(upstream);
+    let call = clients.request(upstream);
     let result = match timeout {
         Some(limit) => match tokio::time::timeout(limit, call).await {
             Ok(r) => r,
@@ -135,7 +136,7 @@ pub async fn serve(
     let response_guard = guards.map(|g| g.response(upstream_format, stream));
     let hooks = guards
         .filter(|g| g.has_response_hooks())
-        .map(|g| (client, g.as_ref()));
+        .map(|g| (clients.plain(), g.as_ref()));
     answer(
         response,
         client_format,
@@ -156,7 +157,7 @@ fn upstream_request(
 ) -> Result<Request<Body>, String> {
     let path = target.upstream_path(format);
     let uri = Uri::builder()
-        .scheme("http")
+        .scheme(target.base.scheme_str().unwrap_or("http"))
         .authority(target.authority().clone())
         .path_and_query(path.as_str())
         .build()

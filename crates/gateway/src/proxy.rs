@@ -10,12 +10,10 @@ use http::header::{self, HeaderName, HeaderValue};
 use http::uri::{PathAndQuery, Scheme};
 use http::{Request, Response, Uri};
 use hyper::body::Incoming;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 
 use crate::backend::Backend;
 use crate::body::{self, Body};
+use crate::clients::Clients;
 use crate::llm_proxy;
 use crate::mcp_endpoint::McpEndpoint;
 use crate::metrics::{Metrics, RequestLabels, RouteLabels};
@@ -24,9 +22,6 @@ use crate::respond;
 use crate::route::RequestView;
 use crate::serve::{Conn, Handler};
 
-/// Time allowed to open a TCP connection to an upstream.
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// The metrics label of requests no route matched.
 static NO_ROUTE: LazyLock<Arc<str>> = LazyLock::new(|| Arc::from("none"));
 
@@ -34,25 +29,18 @@ static NO_ROUTE: LazyLock<Arc<str>> = LazyLock::new(|| Arc::from("none"));
 pub struct Proxy {
     plan: ArcSwapOption<Plan>,
     metrics: Arc<Metrics>,
-    client: Client<HttpConnector, Body>,
+    clients: Clients,
     mcp: Arc<McpEndpoint>,
 }
 
 impl Proxy {
     /// A proxy with no Plan yet (every request gets 503 until one is published).
     pub fn new(metrics: Arc<Metrics>) -> Self {
-        let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(CONNECT_TIMEOUT));
-        connector.set_nodelay(true);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(90))
-            .pool_max_idle_per_host(256)
-            .build(connector);
         Proxy {
             plan: ArcSwapOption::empty(),
             mcp: McpEndpoint::new(Arc::clone(&metrics)),
             metrics,
-            client,
+            clients: Clients::new(),
         }
     }
 
@@ -132,7 +120,7 @@ impl Proxy {
             self.mcp.streamable(req, spec, action.guards.as_ref()).await
         } else if let Some(target) = backend.llm_target() {
             llm_proxy::serve(
-                &self.client,
+                &self.clients,
                 req,
                 target,
                 action.guards.as_ref(),
@@ -182,7 +170,7 @@ impl Proxy {
         append_forwarded(&mut parts.headers, conn);
         let upstream_req = Request::from_parts(parts, body::boxed(incoming));
 
-        let call = self.client.request(upstream_req);
+        let call = self.clients.request(upstream_req);
         let result = match timeout {
             Some(limit) => match tokio::time::timeout(limit, call).await {
                 Ok(r) => r,

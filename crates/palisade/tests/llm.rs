@@ -466,3 +466,120 @@ spec:
         "nothing reaches the provider unguarded"
     );
 }
+
+#[test]
+fn https_base_urls_are_dialled_with_tls_and_verified() {
+    let dir = TempDir::new("llm-tls");
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let made = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+        ])
+        .args([
+            "-addext",
+            "subjectAltName=DNS:localhost",
+            "-addext",
+            "basicConstraints=critical,CA:FALSE",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl runs");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let port = palisade_testkit::free_port();
+    let mut provider = Command::new(peers::python())
+        .arg(repo_file("tests/clients/tls_provider.py"))
+        .arg(port.to_string())
+        .arg(&cert)
+        .arg(&key)
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the provider never listened"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let manifest = format!(
+        r#"apiVersion: v1
+kind: Secret
+metadata: {{name: tls-key}}
+stringData: {{OPENAI_API_KEY: sk-tls-upstream}}
+---
+apiVersion: kagent.dev/v1alpha2
+kind: ModelConfig
+metadata: {{name: tls-model}}
+spec:
+  provider: OpenAI
+  model: m
+  apiKeySecret: tls-key
+  apiKeySecretKey: OPENAI_API_KEY
+  openAI: {{baseUrl: "https://localhost:{port}/v1"}}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {{name: tls}}
+spec:
+  rules:
+  - matches: [{{path: {{type: PathPrefix, value: /tls}}}}]
+    backendRefs: [{{group: kagent.dev, kind: ModelConfig, name: tls-model}}]
+"#
+    );
+    let path = dir.path().join("llm.yaml");
+    std::fs::write(&path, manifest).unwrap();
+    let ask = |palisade: &Palisade| {
+        let out = Command::new("curl")
+            .args([
+                "-sS",
+                "-w",
+                "\n%{http_code}",
+                "-H",
+                "content-type: application/json",
+            ])
+            .args(["-H", &format!("authorization: Bearer {CLIENT_KEY}")])
+            .args(["-d", r#"{"messages":[{"role":"user","content":"hi"}]}"#])
+            .arg(format!("{}/tls/v1/chat/completions", palisade.listen_url()))
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+
+    // Trusting the test certificate: the call goes through, over TLS.
+    let trusted = Palisade::builder(env!("CARGO_BIN_EXE_palisade"))
+        .arg("-f")
+        .arg(&path)
+        .env("SSL_CERT_FILE", &cert)
+        .start();
+    let answer = ask(&trusted);
+    assert!(
+        answer.contains("tls ok, key injected") && answer.ends_with("\n200"),
+        "{answer}"
+    );
+    drop(trusted);
+
+    // Not trusting it: the certificate is refused, nothing is sent.
+    let untrusted = Palisade::builder(env!("CARGO_BIN_EXE_palisade"))
+        .arg("-f")
+        .arg(&path)
+        .start();
+    let answer = ask(&untrusted);
+    assert!(answer.ends_with("\n502"), "{answer}");
+    provider.kill().unwrap();
+    provider.wait().unwrap();
+}

@@ -25,7 +25,7 @@ use palisade_api::snapshot::Snapshot;
 
 use crate::backend::Backend;
 use crate::guard::{CompileError, Guards};
-use crate::llm;
+use crate::llm::{self, FormatRoutes};
 use crate::mcp_servers::{self, McpServers};
 use crate::plan::Plan;
 use crate::programs::compile_regex;
@@ -65,6 +65,7 @@ pub fn compile(
         mcp,
         guarded: policies.unenforced,
         guards: policies.guards,
+        formats: policies.formats,
         sockets: BTreeMap::new(),
         listeners: Vec::new(),
     };
@@ -117,6 +118,8 @@ struct Compiler<'a> {
     guarded: HashMap<ResourceKey, String>,
     /// Prompt guards by the resource they target.
     guards: HashMap<ResourceKey, Arc<Guards>>,
+    /// Request-format overrides by the resource they target.
+    formats: HashMap<ResourceKey, Arc<FormatRoutes>>,
     sockets: BTreeMap<SocketAddr, Vec<Rule>>,
     listeners: Vec<ListenerSlot>,
     mcp: McpServers,
@@ -284,6 +287,7 @@ impl Compiler<'_> {
                                 "{policy} applies here and Palisade cannot enforce it yet"
                             )),
                             guards: None,
+                            formats: None,
                         }),
                         None => action.clone(),
                     };
@@ -388,21 +392,25 @@ impl Compiler<'_> {
         } else {
             None
         };
-        let guards = self.guards.get(&loaded.key()).cloned().or_else(|| {
-            rule.backend_refs.iter().find_map(|r| {
-                let key = ResourceKey {
-                    kind: r.effective_kind().to_string(),
-                    namespace: Some(r.namespace.as_deref().unwrap_or(namespace).to_string()),
-                    name: r.name.clone(),
-                };
-                self.guards.get(&key).cloned()
+        let backend_keys: Vec<ResourceKey> = rule
+            .backend_refs
+            .iter()
+            .map(|r| ResourceKey {
+                kind: r.effective_kind().to_string(),
+                namespace: Some(r.namespace.as_deref().unwrap_or(namespace).to_string()),
+                name: r.name.clone(),
             })
-        });
+            .collect();
+        let mut keys = vec![loaded.key()];
+        keys.extend(backend_keys);
+        let guards = attached(&self.guards, &keys);
+        let formats = attached(&self.formats, &keys);
         Some(Action {
             backends,
             timeout,
             unavailable,
             guards,
+            formats,
         })
     }
 
@@ -542,6 +550,12 @@ impl Compiler<'_> {
     }
 }
 
+/// What a policy attached to the first of `keys` (route first, then its
+/// backends) that has one.
+fn attached<T: Clone>(map: &HashMap<ResourceKey, T>, keys: &[ResourceKey]) -> Option<T> {
+    keys.iter().find_map(|k| map.get(k).cloned())
+}
+
 /// Where a policy's `backendRef` (a Service with a port, or a static
 /// AgentgatewayBackend) can be dialled.
 fn resolve_endpoint(
@@ -599,12 +613,19 @@ struct PolicyTargets {
     unenforced: HashMap<ResourceKey, String>,
     /// Targets of prompt-guard policies, with the compiled guards.
     guards: HashMap<ResourceKey, Arc<Guards>>,
+    /// Targets of `ai.routes` policies, with the request formats they choose.
+    formats: HashMap<ResourceKey, Arc<FormatRoutes>>,
 }
 
-/// Whether a policy asks only for what Palisade enforces (prompt guards).
-fn only_prompt_guard(
-    spec: &PolicySpec,
-) -> Option<&palisade_api::kinds::agentgateway::ai::PromptGuard> {
+/// The AI settings Palisade enforces, when a policy asks for nothing else:
+/// prompt guards and per-route request formats.
+struct EnforceableAi<'a> {
+    prompt_guard: Option<&'a palisade_api::kinds::agentgateway::ai::PromptGuard>,
+    routes: &'a BTreeMap<String, palisade_api::kinds::agentgateway::ai::RouteType>,
+}
+
+/// The enforceable AI settings of a policy, if it asks only for those.
+fn enforceable_ai(spec: &PolicySpec) -> Option<EnforceableAi<'_>> {
     if spec.frontend.is_some() || spec.traffic.is_some() {
         return None;
     }
@@ -626,13 +647,12 @@ fn only_prompt_guard(
         && ai.transformations.is_empty()
         && ai.final_transformations.is_empty()
         && ai.model_aliases.is_empty()
-        && ai.prompt_caching.is_none()
-        && ai.routes.is_empty();
-    if rest_empty {
-        ai.prompt_guard.as_ref()
-    } else {
-        None
-    }
+        && ai.prompt_caching.is_none();
+    let something = ai.prompt_guard.is_some() || !ai.routes.is_empty();
+    (rest_empty && something).then_some(EnforceableAi {
+        prompt_guard: ai.prompt_guard.as_ref(),
+        routes: &ai.routes,
+    })
 }
 
 fn policy_targets(snapshot: &Snapshot) -> (PolicyTargets, Vec<Diagnostic>) {
@@ -666,7 +686,38 @@ fn policy_targets(snapshot: &Snapshot) -> (PolicyTargets, Vec<Diagnostic>) {
                     .map(Loaded::key),
             );
         }
-        if let Some(prompt_guard) = only_prompt_guard(spec) {
+        if let Some(ai) = enforceable_ai(spec) {
+            if !ai.routes.is_empty() {
+                match FormatRoutes::compile(ai.routes) {
+                    Ok(routes) => {
+                        let routes = Arc::new(routes);
+                        for key in &names {
+                            targets
+                                .formats
+                                .entry(key.clone())
+                                .or_insert_with(|| routes.clone());
+                        }
+                    }
+                    Err(why) => {
+                        diagnostics.push(loaded.diagnostic(
+                            Severity::Warning,
+                            "spec.backend.ai.routes",
+                            why.clone(),
+                            "until Palisade serves this route type, the routes it targets answer 503",
+                        ));
+                        for key in names {
+                            targets
+                                .unenforced
+                                .entry(key)
+                                .or_insert_with(|| format!("{policy} ({why})"));
+                        }
+                        return;
+                    }
+                }
+            }
+            let Some(prompt_guard) = ai.prompt_guard else {
+                return;
+            };
             let policy_ns = namespace.as_deref().unwrap_or("default");
             let resolve = |r: &BackendObjectReference| resolve_endpoint(snapshot, policy_ns, r);
             match Guards::compile(&policy, prompt_guard, &resolve) {

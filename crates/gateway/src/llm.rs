@@ -3,11 +3,13 @@
 //! [`LlmTarget`]: where to dial, which provider wire format, the model and the key
 //! that Palisade injects on the upstream hop.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use http::Uri;
 use http::uri::Authority;
 use palisade_api::kinds::agentgateway::AgentgatewayBackend;
+use palisade_api::kinds::agentgateway::ai::RouteType;
 use palisade_api::kinds::agentgateway::backend::{AiProvider, ProviderKind};
 use palisade_api::kinds::core::Secret;
 use palisade_api::kinds::kagent::{ModelConfig, ModelProvider};
@@ -72,6 +74,44 @@ impl LlmTarget {
             Some(rest) if self.prefix.ends_with("/v1") => format!("{}{rest}", self.prefix),
             _ => format!("{}{provider_path}", self.prefix),
         }
+    }
+}
+
+/// Request formats chosen by path suffix (`ai.routes` of a policy): the longest
+/// matching suffix wins, `*` matches any path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FormatRoutes {
+    /// (suffix, format), longest suffix first; `*` last.
+    routes: Vec<(String, ApiFormat)>,
+}
+
+impl FormatRoutes {
+    /// Compiles `ai.routes`; route types Palisade does not serve are an error.
+    pub fn compile(routes: &BTreeMap<String, RouteType>) -> Result<FormatRoutes, String> {
+        let mut out = Vec::new();
+        for (suffix, kind) in routes {
+            let format = match kind {
+                RouteType::Completions => ApiFormat::OpenAiChat,
+                RouteType::Messages => ApiFormat::AnthropicMessages,
+                RouteType::Responses => ApiFormat::OpenAiResponses,
+                other => {
+                    return Err(format!(
+                        "route type {other:?} (for {suffix:?}) is not served yet; use Completions, Messages or Responses"
+                    ));
+                }
+            };
+            out.push((suffix.clone(), format));
+        }
+        out.sort_by_key(|(suffix, _)| (suffix == "*", std::cmp::Reverse(suffix.len())));
+        Ok(FormatRoutes { routes: out })
+    }
+
+    /// The format for a request path, if a route names one.
+    pub fn format_for(&self, path: &str) -> Option<ApiFormat> {
+        self.routes
+            .iter()
+            .find(|(suffix, _)| suffix == "*" || path.ends_with(suffix.as_str()))
+            .map(|(_, f)| *f)
     }
 }
 
@@ -288,6 +328,31 @@ mod tests {
             path: None,
             api_key: Some(ApiKey::new("sk-secret")),
         }
+    }
+
+    #[test]
+    fn format_routes_pick_the_longest_suffix_then_the_wildcard() {
+        let routes = FormatRoutes::compile(&BTreeMap::from([
+            ("*".to_string(), RouteType::Messages),
+            ("/v1/chat/completions".to_string(), RouteType::Completions),
+            ("/completions".to_string(), RouteType::Responses),
+        ]))
+        .unwrap();
+        assert_eq!(
+            routes.format_for("/x/v1/chat/completions"),
+            Some(ApiFormat::OpenAiChat)
+        );
+        assert_eq!(
+            routes.format_for("/x/completions"),
+            Some(ApiFormat::OpenAiResponses)
+        );
+        assert_eq!(
+            routes.format_for("/anthropic"),
+            Some(ApiFormat::AnthropicMessages)
+        );
+        let err =
+            FormatRoutes::compile(&BTreeMap::from([("*".to_string(), RouteType::Embeddings)]));
+        assert!(err.unwrap_err().contains("Embeddings"));
     }
 
     #[test]

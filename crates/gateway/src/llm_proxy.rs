@@ -24,7 +24,7 @@ use serde_json::Value;
 use crate::body::{self, Body, BoxError};
 use crate::clients::Clients;
 use crate::guard::{Guards, RequestVerdict, ResponseGuard};
-use crate::llm::LlmTarget;
+use crate::llm::{FormatRoutes, LlmTarget};
 
 /// Largest request body accepted for an LLM route.
 pub const MAX_REQUEST: usize = 16 * 1024 * 1024;
@@ -51,10 +51,14 @@ pub async fn serve(
     req: Request<Incoming>,
     target: &Arc<LlmTarget>,
     guards: Option<&Arc<Guards>>,
+    formats: Option<&FormatRoutes>,
     timeout: Option<Duration>,
 ) -> Response<Body> {
     let (parts, incoming) = req.into_parts();
-    let client_format = ApiFormat::from_path_suffix(parts.uri.path());
+    let path = parts.uri.path();
+    let client_format = formats
+        .and_then(|f| f.format_for(path))
+        .unwrap_or_else(|| ApiFormat::from_path_suffix(path));
     let bytes = match Limited::new(incoming, MAX_REQUEST).collect().await {
         Ok(b) => b.to_bytes(),
         Err(_) => {

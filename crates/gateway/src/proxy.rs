@@ -124,6 +124,7 @@ impl Proxy {
                 req,
                 target,
                 action.guards.as_ref(),
+                action.formats.as_deref(),
                 action.timeout,
             )
             .await

@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use crate::backend::Backend;
 use crate::guard::Guards;
+use crate::llm::FormatRoutes;
 
 /// Identifies the route rule that served a request (for metrics, logs and audit).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -231,6 +232,9 @@ pub struct Action {
     /// Prompt guards on what passes (LLM and MCP backends).
     #[serde(serialize_with = "guard_name")]
     pub guards: Option<Arc<Guards>>,
+    /// Request formats chosen by path suffix (`ai.routes`), for LLM backends.
+    #[serde(skip)]
+    pub formats: Option<Arc<FormatRoutes>>,
 }
 
 fn guard_name<S: serde::Serializer>(guards: &Option<Arc<Guards>>, s: S) -> Result<S::Ok, S::Error> {
@@ -311,6 +315,7 @@ mod tests {
                 timeout: None,
                 unavailable: None,
                 guards: None,
+                formats: None,
             }),
             order: (String::new(), name.into(), 0),
         }

@@ -54,6 +54,23 @@ spec:
   - matches: [{{path: {{type: PathPrefix, value: /anthropic}}}}]
     backendRefs: [{{group: agentgateway.dev, kind: AgentgatewayBackend, name: anthropic}}]
 ---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {{name: native, namespace: agentgateway-system}}
+spec:
+  rules:
+  - matches: [{{path: {{type: PathPrefix, value: /native}}}}]
+    backendRefs: [{{group: agentgateway.dev, kind: AgentgatewayBackend, name: anthropic}}]
+---
+apiVersion: agentgateway.dev/v1alpha1
+kind: AgentgatewayPolicy
+metadata: {{name: native-messages, namespace: agentgateway-system}}
+spec:
+  targetRefs: [{{group: gateway.networking.k8s.io, kind: HTTPRoute, name: native}}]
+  backend:
+    ai:
+      routes: {{"*": Messages}}
+---
 apiVersion: v1
 kind: Secret
 metadata: {{name: openai-key}}
@@ -582,4 +599,38 @@ spec:
     assert!(answer.ends_with("\n502"), "{answer}");
     provider.kill().unwrap();
     provider.wait().unwrap();
+}
+
+#[test]
+fn ai_routes_choose_the_request_format_per_route() {
+    let s = setup();
+    // `ai.routes: {"*": Messages}`: a bare route path speaks Anthropic Messages,
+    // passed through rather than translated.
+    let out = Command::new("curl")
+        .args([
+            "-sS",
+            "-H",
+            "content-type: application/json",
+            "-H",
+            "anthropic-version: 2023-06-01",
+        ])
+        .args([
+            "-d",
+            r#"{"max_tokens": 32, "messages": [{"role": "user", "content": "native please"}]}"#,
+        ])
+        .arg(format!("{}/native", s.palisade.listen_url()))
+        .output()
+        .unwrap();
+    let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(answer["type"], "message", "{answer}");
+    assert_eq!(
+        answer["content"][0]["text"],
+        MockLlm::default_reply_text("native please")
+    );
+    let seen = s.anthropic.last_request().unwrap();
+    assert_eq!(seen.path, "/v1/messages");
+    assert_eq!(
+        seen.body["max_tokens"], 32,
+        "the client's body went through unchanged"
+    );
 }

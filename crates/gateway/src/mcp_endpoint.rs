@@ -648,7 +648,15 @@ impl McpEndpoint {
                     },
                     other => other,
                 };
+                let last = matches!(message, Message::Response { .. });
                 if tx.send(message).await.is_err() {
+                    if !last {
+                        // On the stateless revision, closing the response cancels.
+                        let cancel = json!({"requestId": id.to_value(), "reason": "the client closed the request"});
+                        session
+                            .client_notification("notifications/cancelled", Some(cancel))
+                            .await;
+                    }
                     return;
                 }
             }

@@ -155,29 +155,10 @@ impl Guards {
                 .iter()
                 .map(|s| (scope_of(s.part), s.text.clone()))
                 .collect();
-            match hook.check_request(client, &texts).await {
-                Ok(Decision::Pass) => {}
-                Ok(Decision::Mask(masked)) => {
-                    for (segment, text) in segments.iter().zip(masked) {
-                        if content::set_text(body, &segment.location, text).is_err() {
-                            return unavailable();
-                        }
-                    }
-                }
-                Ok(Decision::Reject { status, body }) => {
-                    tracing::info!(policy = %self.policy, status, "guard webhook rejected a request");
-                    return RequestVerdict::Reject {
-                        status,
-                        message: Arc::from(body),
-                    };
-                }
-                Err(why) if hook.fail_open => {
-                    tracing::warn!(policy = %self.policy, error = %why, "guard webhook failed; failureMode FailOpen lets the request through");
-                }
-                Err(why) => {
-                    tracing::warn!(policy = %self.policy, error = %why, "guard webhook failed; the request is refused (failureMode FailClosed)");
-                    return unavailable();
-                }
+            let decision = hook.check_request(client, &texts).await;
+            let verdict = self.apply_decision(hook, decision, &segments, body, "request");
+            if verdict != RequestVerdict::Pass {
+                return verdict;
             }
         }
         RequestVerdict::Pass
@@ -204,31 +185,51 @@ impl Guards {
                 continue;
             }
             let texts: Vec<String> = segments.iter().map(|s| s.text.clone()).collect();
-            match hook.check_response(client, &texts).await {
-                Ok(Decision::Pass) => {}
-                Ok(Decision::Mask(masked)) => {
-                    for (segment, text) in segments.iter().zip(masked) {
-                        if content::set_text(body, &segment.location, text).is_err() {
-                            return unavailable();
-                        }
-                    }
-                }
-                Ok(Decision::Reject { status, body }) => {
-                    return RequestVerdict::Reject {
-                        status,
-                        message: Arc::from(body),
-                    };
-                }
-                Err(why) if hook.fail_open => {
-                    tracing::warn!(policy = %self.policy, error = %why, "response guard webhook failed; FailOpen");
-                }
-                Err(why) => {
-                    tracing::warn!(policy = %self.policy, error = %why, "response guard webhook failed; the answer is withheld");
-                    return unavailable();
-                }
+            let decision = hook.check_response(client, &texts).await;
+            let verdict = self.apply_decision(hook, decision, &segments, body, "answer");
+            if verdict != RequestVerdict::Pass {
+                return verdict;
             }
         }
         RequestVerdict::Pass
+    }
+
+    /// Applies a webhook's decision about `segments` of `body` (what: `request` or
+    /// `answer`, for the log): masks in place, or the verdict to answer with.
+    fn apply_decision(
+        &self,
+        hook: &Webhook,
+        decision: Result<Decision, String>,
+        segments: &[content::Segment],
+        body: &mut Value,
+        what: &str,
+    ) -> RequestVerdict {
+        match decision {
+            Ok(Decision::Pass) => RequestVerdict::Pass,
+            Ok(Decision::Mask(masked)) => {
+                for (segment, text) in segments.iter().zip(masked) {
+                    if content::set_text(body, &segment.location, text).is_err() {
+                        return unavailable();
+                    }
+                }
+                RequestVerdict::Pass
+            }
+            Ok(Decision::Reject { status, body }) => {
+                tracing::info!(policy = %self.policy, status, "guard webhook rejected the {what}");
+                RequestVerdict::Reject {
+                    status,
+                    message: Arc::from(body),
+                }
+            }
+            Err(why) if hook.fail_open => {
+                tracing::warn!(policy = %self.policy, error = %why, "guard webhook failed; failureMode FailOpen lets the {what} through");
+                RequestVerdict::Pass
+            }
+            Err(why) => {
+                tracing::warn!(policy = %self.policy, error = %why, "guard webhook failed; the {what} is refused (failureMode FailClosed)");
+                unavailable()
+            }
+        }
     }
 
     /// The policy the guards come from.

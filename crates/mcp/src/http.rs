@@ -251,6 +251,16 @@ fn parse_body(body: &[u8]) -> Result<Vec<Message>, String> {
         .collect()
 }
 
+/// The JSON-RPC message a `message` event carries (other events and malformed
+/// data are skipped).
+fn message_of(event: &sse::Event) -> Option<Message> {
+    if !(event.event.is_empty() || event.event == "message") {
+        return None;
+    }
+    let value = serde_json::from_str(&event.data).ok()?;
+    Message::from_value(value).ok()
+}
+
 async fn read_events(
     body: Incoming,
     related: Option<Id>,
@@ -268,13 +278,7 @@ async fn read_events(
             return false;
         };
         for event in events {
-            if !(event.event.is_empty() || event.event == "message") {
-                continue;
-            }
-            let Ok(value) = serde_json::from_str(&event.data) else {
-                continue;
-            };
-            let Ok(message) = Message::from_value(value) else {
+            let Some(message) = message_of(&event) else {
                 continue;
             };
             if let Some(shared) = initialize {
@@ -367,13 +371,7 @@ pub async fn legacy_sse(name: String, client: HttpClient, uri: Uri) -> Result<Pi
             let incoming = reader_incoming.clone();
             async move {
                 for event in events {
-                    if !(event.event.is_empty() || event.event == "message") {
-                        continue;
-                    }
-                    let Ok(value) = serde_json::from_str(&event.data) else {
-                        continue;
-                    };
-                    let Ok(message) = Message::from_value(value) else {
+                    let Some(message) = message_of(&event) else {
                         continue;
                     };
                     if incoming

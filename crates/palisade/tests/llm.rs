@@ -76,26 +76,7 @@ kind: Secret
 metadata: {{name: openai-key}}
 stringData: {{Authorization: "Bearer sk-openai-upstream"}}
 ---
-apiVersion: agentgateway.dev/v1alpha1
-kind: AgentgatewayBackend
-metadata: {{name: openai}}
-spec:
-  ai:
-    provider:
-      openai: {{model: gpt-4o-mini}}
-      host: 127.0.0.1
-      port: {openai_port}
-  policies:
-    auth:
-      secretRef: {{name: openai-key}}
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: {{name: openai}}
-spec:
-  rules:
-  - matches: [{{path: {{type: PathPrefix, value: /openai}}}}]
-    backendRefs: [{{group: agentgateway.dev, kind: AgentgatewayBackend, name: openai}}]
+{openai_route}
 ---
 apiVersion: agentgateway.dev/v1alpha1
 kind: AgentgatewayPolicy
@@ -112,7 +93,34 @@ spec:
         - regex: {{builtins: [CreditCard, Email], action: Mask}}
 "#,
         anthropic_port = anthropic.port(),
-        openai_port = openai.port(),
+        openai_route = openai_route(
+            openai.port(),
+            "  policies:\n    auth:\n      secretRef: {name: openai-key}\n"
+        ),
+    )
+}
+
+/// An OpenAI AI backend on `port` (plus `policies`, YAML under `spec:`) and the
+/// HTTPRoute `/openai` to it.
+fn openai_route(port: u16, policies: &str) -> String {
+    format!(
+        r#"apiVersion: agentgateway.dev/v1alpha1
+kind: AgentgatewayBackend
+metadata: {{name: openai}}
+spec:
+  ai:
+    provider:
+      openai: {{model: gpt-4o-mini}}
+      host: 127.0.0.1
+      port: {port}
+{policies}---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {{name: openai}}
+spec:
+  rules:
+  - matches: [{{path: {{type: PathPrefix, value: /openai}}}}]
+    backendRefs: [{{group: agentgateway.dev, kind: AgentgatewayBackend, name: openai}}]"#
     )
 }
 
@@ -385,23 +393,7 @@ kind: Service
 metadata: {{name: guard-webhook}}
 spec: {{type: ExternalName, externalName: 127.0.0.1, ports: [{{port: {port}}}]}}
 ---
-apiVersion: agentgateway.dev/v1alpha1
-kind: AgentgatewayBackend
-metadata: {{name: openai}}
-spec:
-  ai:
-    provider:
-      openai: {{model: gpt-4o-mini}}
-      host: 127.0.0.1
-      port: {mock_port}
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: {{name: openai}}
-spec:
-  rules:
-  - matches: [{{path: {{type: PathPrefix, value: /openai}}}}]
-    backendRefs: [{{group: agentgateway.dev, kind: AgentgatewayBackend, name: openai}}]
+{openai_route}
 ---
 apiVersion: agentgateway.dev/v1alpha1
 kind: AgentgatewayPolicy
@@ -416,7 +408,7 @@ spec:
         response:
         - webhook: {{backendRef: {{name: guard-webhook, port: {port}}}}}
 "#,
-        mock_port = mock.port()
+        openai_route = openai_route(mock.port(), "")
     );
     let path = dir.path().join("llm.yaml");
     std::fs::write(&path, manifest).unwrap();

@@ -10,27 +10,8 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use palisade_api::kinds::agentgateway::ai::{
-    BuiltinPattern, GuardEntry, GuardScope, RegexAction, RegexGuard,
-};
-use palisade_policy::guard::{GuardChain, Verdict};
-
-const ALL: [BuiltinPattern; 14] = [
-    BuiltinPattern::CreditCard,
-    BuiltinPattern::Ssn,
-    BuiltinPattern::Email,
-    BuiltinPattern::PhoneNumber,
-    BuiltinPattern::CaSin,
-    BuiltinPattern::Iban,
-    BuiltinPattern::AwsAccessKey,
-    BuiltinPattern::GithubToken,
-    BuiltinPattern::PrivateKey,
-    BuiltinPattern::SlackToken,
-    BuiltinPattern::OpenAiApiKey,
-    BuiltinPattern::AnthropicApiKey,
-    BuiltinPattern::GoogleApiKey,
-    BuiltinPattern::JsonWebToken,
-];
+use palisade_api::kinds::agentgateway::ai::{GuardEntry, GuardScope, RegexAction, RegexGuard};
+use palisade_policy::guard::{ALL_BUILTINS, GuardChain, Verdict};
 
 fn prompt(with_matches: bool) -> String {
     let sentence = "The network engineer reviews routing tables, checks the gateway logs and writes a short report for the team. ";
@@ -74,7 +55,7 @@ fn main() {
         GuardEntry {
             regex: Some(RegexGuard {
                 matches: vec![],
-                builtins: ALL.to_vec(),
+                builtins: ALL_BUILTINS.to_vec(),
                 action: Some(RegexAction::Mask),
             }),
             ..GuardEntry::default()
@@ -104,7 +85,7 @@ fn main() {
     let mbps = |d: Duration| 4096.0 / d.as_secs_f64() / 1e6;
     println!(
         "4 KiB prompt, seed pattern + {} built-ins, one core:",
-        ALL.len()
+        ALL_BUILTINS.len()
     );
     println!("| case | time per check | MB/s | ratio to JSON parse of the body |");
     println!("|---|---:|---:|---:|");

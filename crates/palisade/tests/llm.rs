@@ -124,6 +124,21 @@ spec:
     )
 }
 
+/// Starts `cmd` and waits until something listens on `port`.
+fn start_listening(mut cmd: Command, port: u16) -> std::process::Child {
+    let mut child = cmd.spawn().expect("the helper server starts");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(child.try_wait().unwrap().is_none(), "{cmd:?} exited");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{cmd:?} never listened on {port}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child
+}
+
 struct Setup {
     anthropic: MockLlm,
     openai: MockLlm,
@@ -373,20 +388,11 @@ fn webhook_guards_mask_reject_and_fail_closed() {
     let mock = MockLlm::start();
     let dir = TempDir::new("llm-webhook");
     let port = palisade_testkit::free_port();
-    let mut webhook = Command::new(peers::python())
-        .arg(repo_file("tests/clients/guard_webhook.py"))
+    let mut cmd = Command::new(peers::python());
+    cmd.arg(repo_file("tests/clients/guard_webhook.py"))
         .arg(port.to_string())
-        .current_dir(dir.path())
-        .spawn()
-        .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the webhook never listened"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+        .current_dir(dir.path());
+    let mut webhook = start_listening(cmd, port);
     let manifest = format!(
         r#"apiVersion: v1
 kind: Service
@@ -510,21 +516,12 @@ fn https_base_urls_are_dialled_with_tls_and_verified() {
         String::from_utf8_lossy(&made.stderr)
     );
     let port = palisade_testkit::free_port();
-    let mut provider = Command::new(peers::python())
-        .arg(repo_file("tests/clients/tls_provider.py"))
+    let mut cmd = Command::new(peers::python());
+    cmd.arg(repo_file("tests/clients/tls_provider.py"))
         .arg(port.to_string())
         .arg(&cert)
-        .arg(&key)
-        .spawn()
-        .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the provider never listened"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+        .arg(&key);
+    let mut provider = start_listening(cmd, port);
     let manifest = format!(
         r#"apiVersion: v1
 kind: Secret

@@ -26,6 +26,7 @@ pub mod mock_llm;
 pub mod pattern;
 pub mod peers;
 pub mod process;
+pub mod server_thread;
 pub mod temp;
 pub mod upstream;
 

@@ -65,6 +65,8 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use serde_json::{Value, json};
 
+use crate::server_thread::ServerThread;
+
 type ResBody = BoxBody<Bytes, Infallible>;
 
 /// Prefix of the default reply, followed by the last input text.
@@ -309,8 +311,7 @@ impl State {
 pub struct MockLlm {
     addr: SocketAddr,
     state: Arc<State>,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    _server: ServerThread,
 }
 
 impl std::fmt::Debug for MockLlm {
@@ -339,30 +340,14 @@ impl MockLlm {
             seed: nanos ^ (u64::from(addr.port()) << 48),
             counter: AtomicU64::new(0),
         });
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let st = state.clone();
-        let thread = std::thread::Builder::new()
-            .name("mock-llm".to_string())
-            .spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("build mock-llm runtime");
-                rt.block_on(async move {
-                    let listener =
-                        tokio::net::TcpListener::from_std(listener).expect("tokio listener");
-                    tokio::select! {
-                        _ = accept_loop(listener, st) => {}
-                        _ = rx => {}
-                    }
-                });
-            })
-            .expect("spawn mock-llm thread");
+        let server = ServerThread::spawn("mock-llm".to_string(), listener, move |listener| {
+            accept_loop(listener, st)
+        });
         MockLlm {
             addr,
             state,
-            shutdown: Some(tx),
-            thread: Some(thread),
+            _server: server,
         }
     }
 
@@ -458,17 +443,6 @@ impl MockLlm {
     /// Forgets the recorded requests (the reply queue is kept).
     pub fn clear(&self) {
         self.state.requests.lock().unwrap().clear();
-    }
-}
-
-impl Drop for MockLlm {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
 

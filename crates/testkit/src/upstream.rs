@@ -37,6 +37,7 @@ use hyper_util::server::conn::auto;
 use serde_json::{Map, Value, json};
 
 use crate::pattern::{self, Checksum};
+use crate::server_thread::ServerThread;
 
 type ResBody = BoxBody<Bytes, Infallible>;
 
@@ -79,8 +80,7 @@ struct State {
 pub struct Upstream {
     addr: SocketAddr,
     state: Arc<State>,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    _server: ServerThread,
 }
 
 impl std::fmt::Debug for Upstream {
@@ -109,30 +109,14 @@ impl Upstream {
             requests: Mutex::new(Vec::new()),
             connections: AtomicU64::new(0),
         });
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let st = state.clone();
-        let thread = std::thread::Builder::new()
-            .name(format!("upstream-{name}"))
-            .spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("build upstream runtime");
-                rt.block_on(async move {
-                    let listener =
-                        tokio::net::TcpListener::from_std(listener).expect("tokio listener");
-                    tokio::select! {
-                        _ = accept_loop(listener, st) => {}
-                        _ = rx => {}
-                    }
-                });
-            })
-            .expect("spawn upstream thread");
+        let server = ServerThread::spawn(format!("upstream-{name}"), listener, move |listener| {
+            accept_loop(listener, st)
+        });
         Upstream {
             addr,
             state,
-            shutdown: Some(tx),
-            thread: Some(thread),
+            _server: server,
         }
     }
 
@@ -179,17 +163,6 @@ impl Upstream {
     /// Number of TCP connections accepted so far (to check connection reuse).
     pub fn connections(&self) -> u64 {
         self.state.connections.load(Ordering::Relaxed)
-    }
-}
-
-impl Drop for Upstream {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
 

@@ -652,6 +652,7 @@ impl McpEndpoint {
                 if tx.send(message).await.is_err() {
                     if !last {
                         // On the stateless revision, closing the response cancels.
+                        tracing::info!(server = %session.server(), request = %id, "the client closed its request; cancelling it upstream");
                         let cancel = json!({"requestId": id.to_value(), "reason": "the client closed the request"});
                         session
                             .client_notification("notifications/cancelled", Some(cancel))

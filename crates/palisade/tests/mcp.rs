@@ -524,6 +524,35 @@ async fn rejects_what_the_protocol_forbids() {
         "a version header that differs from the session's"
     );
 
+    // Bad input on a live session: unknown method, unknown tool, oversized body.
+    let headers = [
+        ("mcp-session-id", session.as_str()),
+        ("mcp-protocol-version", "2025-06-18"),
+    ];
+    let r = post(
+        &client,
+        &url,
+        &headers,
+        json!({"jsonrpc": "2.0", "id": 9, "method": "no/such"}),
+    )
+    .await;
+    assert_eq!(r.json()["error"]["code"], -32601, "{}", r.text());
+    let unknown_tool = json!({"jsonrpc": "2.0", "id": 10, "method": "tools/call",
+        "params": {"name": "no-such-tool", "arguments": {}}});
+    let r = post(&client, &url, &headers, unknown_tool).await;
+    let v = r.json();
+    assert!(
+        v["error"].is_object() || v["result"]["isError"] == true,
+        "{v}"
+    );
+    let huge = json!({"jsonrpc": "2.0", "id": 11, "method": "tools/call",
+        "params": {"name": "echo", "arguments": {"message": "x".repeat(5 * 1024 * 1024)}}});
+    let r = post(&client, &url, &headers, huge).await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
+    // ... and the session still works.
+    let r = post(&client, &url, &headers, list.clone()).await;
+    assert_eq!(r.status, StatusCode::OK);
+
     // DNS rebinding: a foreign browser Origin is refused.
     let r = post(&client, &url, &[("origin", "http://evil.example")], init).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
@@ -835,4 +864,55 @@ fn mcp_inspector_cli_lists_and_calls_tools_through_palisade() {
         ],
     );
     assert_eq!(called["content"][0]["text"], "Echo: inspected");
+}
+
+#[tokio::test]
+async fn a_stateless_client_closing_its_request_cancels_the_upstream_call() {
+    let dir = TempDir::new("mcp-cancel");
+    let palisade = start(&dir, &everything_stdio_manifest());
+    let url = format!("{}/mcp/tools/everything", palisade.listen_url());
+    let body = json!({"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {
+        "name": "trigger-long-running-operation", "arguments": {"duration": 6, "steps": 6},
+        "_meta": {"progressToken": 5,
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientCapabilities": {}}}});
+    // curl reads the event stream (progress arrives every second) and hangs up
+    // after two seconds, long before the six-second call ends.
+    let out = tokio::process::Command::new("curl")
+        .args([
+            "-sS",
+            "-N",
+            "--max-time",
+            "2",
+            "-H",
+            "content-type: application/json",
+        ])
+        .args([
+            "-H",
+            "accept: application/json, text/event-stream",
+            "-H",
+            "mcp-protocol-version: 2026-07-28",
+        ])
+        .args([
+            "-H",
+            "mcp-method: tools/call",
+            "-H",
+            "mcp-name: trigger-long-running-operation",
+        ])
+        .args(["-d", &body.to_string(), &url])
+        .output()
+        .await
+        .unwrap();
+    let seen = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        seen.contains("notifications/progress"),
+        "the stream had started: {seen}"
+    );
+    assert!(
+        !seen.contains("\"result\""),
+        "the call had not ended: {seen}"
+    );
+    palisade
+        .wait_for_log_async("cancelling it upstream", Duration::from_secs(10))
+        .await;
 }

@@ -10,7 +10,6 @@
 pub mod admin;
 pub mod backend;
 pub mod body;
-pub mod clients;
 pub mod compile;
 pub mod guard;
 pub mod guard_webhook;

@@ -22,9 +22,9 @@ use palisade_llm::translate::{self, AnthropicToOpenAiStream};
 use serde_json::Value;
 
 use crate::body::{self, Body, BoxError};
-use crate::clients::Clients;
 use crate::guard::{Guards, RequestVerdict, ResponseGuard};
 use crate::llm::{FormatRoutes, LlmTarget};
+use palisade_net::Clients;
 
 /// Largest request body accepted for an LLM route.
 pub const MAX_REQUEST: usize = 16 * 1024 * 1024;
@@ -47,7 +47,7 @@ const DROPPED: &[&str] = &[
 
 /// Serves one request on an LLM backend.
 pub async fn serve(
-    clients: &Clients,
+    clients: &Clients<Body>,
     req: Request<Incoming>,
     target: &Arc<LlmTarget>,
     guards: Option<&Arc<Guards>>,

@@ -13,9 +13,6 @@ use http::header::{ACCEPT, ALLOW, CONTENT_TYPE, HeaderValue, ORIGIN};
 use http::{HeaderMap, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited, StreamBody};
 use hyper::body::{Frame, Incoming};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use palisade_mcp::http::{HttpClient, SESSION_HEADER, VERSION_HEADER};
 use palisade_mcp::jsonrpc::{self, ErrorObject, Id, Message};
 use palisade_mcp::server::ServerSpec;
@@ -115,11 +112,8 @@ impl McpEndpoint {
     /// An endpoint with no sessions; expires idle ones in the background when a
     /// runtime is running.
     pub fn new(metrics: Arc<Metrics>) -> Arc<Self> {
-        let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(Duration::from_secs(10)));
-        connector.set_nodelay(true);
         let endpoint = Arc::new(McpEndpoint {
-            client: Client::builder(TokioExecutor::new()).build(connector),
+            client: Arc::new(palisade_net::Clients::new()),
             sessions: Mutex::new(HashMap::new()),
             legacy: Mutex::new(HashMap::new()),
             pooled: Mutex::new(HashMap::new()),

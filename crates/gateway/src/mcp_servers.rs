@@ -169,14 +169,14 @@ fn remote_server(
 ) -> Option<ServerSpec> {
     let namespace = remote.metadata.namespace.as_deref().unwrap_or("default");
     let name = format!("RemoteMCPServer/{namespace}/{}", remote.metadata.name);
-    let uri = match plain_http_uri(&remote.spec.url) {
+    let uri = match server_uri(&remote.spec.url) {
         Ok(uri) => uri,
         Err(why) => {
             diagnostics.push(loaded.diagnostic(
                 Severity::Warning,
                 "spec.url",
                 format!("{name}: {why}"),
-                "use an http:// URL",
+                "use an http:// or https:// URL",
             ));
             return None;
         }
@@ -313,16 +313,13 @@ fn federated_server(
     })
 }
 
-/// Parses an `http://` URL; `https://` needs TLS, which this build does not have.
-fn plain_http_uri(url: &str) -> Result<Uri, String> {
+/// Parses an `http://` or `https://` URL (HTTPS is verified against the system roots).
+fn server_uri(url: &str) -> Result<Uri, String> {
     let uri: Uri = url
         .parse()
         .map_err(|e| format!("`{url}` is not a valid URL: {e}"))?;
     match uri.scheme_str() {
-        Some("http") if uri.authority().is_some() => Ok(uri),
-        Some("https") => Err(format!(
-            "`{url}` needs TLS, which Palisade does not dial yet; it is not served"
-        )),
-        _ => Err(format!("`{url}` is not an http:// URL")),
+        Some("http" | "https") if uri.authority().is_some() => Ok(uri),
+        _ => Err(format!("`{url}` is not an http:// or https:// URL")),
     }
 }

@@ -13,7 +13,6 @@ use hyper::body::Incoming;
 
 use crate::backend::Backend;
 use crate::body::{self, Body};
-use crate::clients::Clients;
 use crate::llm_proxy;
 use crate::mcp_endpoint::McpEndpoint;
 use crate::metrics::{Metrics, RequestLabels, RouteLabels};
@@ -21,6 +20,7 @@ use crate::plan::Plan;
 use crate::respond;
 use crate::route::RequestView;
 use crate::serve::{Conn, Handler};
+use palisade_net::Clients;
 
 /// The metrics label of requests no route matched.
 static NO_ROUTE: LazyLock<Arc<str>> = LazyLock::new(|| Arc::from("none"));
@@ -29,7 +29,7 @@ static NO_ROUTE: LazyLock<Arc<str>> = LazyLock::new(|| Arc::from("none"));
 pub struct Proxy {
     plan: ArcSwapOption<Plan>,
     metrics: Arc<Metrics>,
-    clients: Clients,
+    clients: Clients<Body>,
     mcp: Arc<McpEndpoint>,
 }
 

@@ -10,8 +10,7 @@ use http::header::{ACCEPT, CONTENT_TYPE, HeaderValue};
 use http::{Method, Request, StatusCode, Uri};
 use http_body_util::{BodyExt, BodyStream, Full};
 use hyper::body::Incoming;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
+use palisade_net::Clients;
 use tokio::sync::mpsc;
 
 use crate::jsonrpc::{INTERNAL_ERROR, Id, Message};
@@ -19,7 +18,7 @@ use crate::pipe::{Inbound, Pipe};
 use crate::sse;
 
 /// The HTTP client upstream transports share.
-pub type HttpClient = Client<HttpConnector, Full<Bytes>>;
+pub type HttpClient = Arc<Clients<Full<Bytes>>>;
 
 /// Header carrying the session id (streamable HTTP).
 pub const SESSION_HEADER: &str = "mcp-session-id";

@@ -916,3 +916,90 @@ async fn a_stateless_client_closing_its_request_cancels_the_upstream_call() {
         .wait_for_log_async("cancelling it upstream", Duration::from_secs(10))
         .await;
 }
+
+#[test]
+fn remote_server_over_https_is_verified_and_reached() {
+    let plain = HttpEverything::start();
+    let dir = TempDir::new("mcp-tls");
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let made = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+        ])
+        .args([
+            "-addext",
+            "subjectAltName=DNS:localhost",
+            "-addext",
+            "basicConstraints=critical,CA:FALSE",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl runs");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let port = free_port();
+    let mut terminator = Command::new(peers::python())
+        .arg(repo_file("tests/clients/tls_terminator.py"))
+        .arg(port.to_string())
+        .arg(plain.port.to_string())
+        .arg(&cert)
+        .arg(&key)
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "the TLS front never listened");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let manifest = format!(
+        "apiVersion: kagent.dev/v1alpha2\nkind: RemoteMCPServer\nmetadata: {{name: remote, namespace: tools}}\nspec:\n  description: server-everything behind HTTPS\n  url: https://localhost:{port}/mcp\n"
+    );
+    let config = dir.path().join("mcp.yaml");
+    std::fs::write(&config, manifest).unwrap();
+    let trusted = Palisade::builder(env!("CARGO_BIN_EXE_palisade"))
+        .arg("-f")
+        .arg(&config)
+        .env("SSL_CERT_FILE", &cert)
+        .start();
+    let url = format!("{}/mcp/tools/remote", trusted.listen_url());
+    let report = probe(
+        &url,
+        &[
+            "--mode",
+            "legacy",
+            "--call",
+            r#"echo={"message":"over tls"}"#,
+        ],
+    );
+    assert_eq!(call_text(&report, "echo"), "Echo: over tls");
+    drop(trusted);
+
+    // Without trusting the certificate, the session cannot open.
+    let untrusted = Palisade::builder(env!("CARGO_BIN_EXE_palisade"))
+        .arg("-f")
+        .arg(&config)
+        .start();
+    let output = Command::new(peers::python())
+        .arg(repo_file("tests/clients/mcp_probe.py"))
+        .arg(format!("{}/mcp/tools/remote", untrusted.listen_url()))
+        .args(["--mode", "legacy"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success(), "an unverified upstream was used");
+    terminator.kill().unwrap();
+    terminator.wait().unwrap();
+}

@@ -1,7 +1,7 @@
 //! The HTTP clients Palisade dials upstreams with: plain HTTP (pooled), and HTTPS
 //! (rustls with the ring provider, the system's root certificates, honouring
 //! `SSL_CERT_FILE`), built on first use so a configuration without HTTPS
-//! upstreams does not load the root store.
+//! upstreams does not load the root store. Generic over the request body type.
 
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -13,7 +13,8 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::{Client, Error};
 use hyper_util::rt::TokioExecutor;
 
-use crate::body::Body;
+/// Errors a request body may yield.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Time allowed to open a TCP connection to an upstream.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -39,10 +40,10 @@ impl SendError {
     }
 }
 
-/// Plain and TLS upstream clients.
-pub struct Clients {
-    plain: Client<HttpConnector, Body>,
-    tls: OnceLock<Result<Client<HttpsConnector<HttpConnector>, Body>, String>>,
+/// Plain and TLS upstream clients for request bodies of type `B`.
+pub struct Clients<B> {
+    plain: Client<HttpConnector, B>,
+    tls: OnceLock<Result<Client<HttpsConnector<HttpConnector>, B>, String>>,
 }
 
 fn connector() -> HttpConnector {
@@ -52,15 +53,25 @@ fn connector() -> HttpConnector {
     connector
 }
 
-impl Default for Clients {
+impl<B> Default for Clients<B>
+where
+    B: http_body::Body + Send + Unpin + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl Clients {
+impl<B> Clients<B>
+where
+    B: http_body::Body + Send + Unpin + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
     /// Clients with pooled connections.
-    pub fn new() -> Clients {
+    pub fn new() -> Clients<B> {
         let plain = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(90))
             .pool_max_idle_per_host(256)
@@ -72,11 +83,11 @@ impl Clients {
     }
 
     /// The plain HTTP client.
-    pub fn plain(&self) -> &Client<HttpConnector, Body> {
+    pub fn plain(&self) -> &Client<HttpConnector, B> {
         &self.plain
     }
 
-    fn tls(&self) -> Result<&Client<HttpsConnector<HttpConnector>, Body>, SendError> {
+    fn tls(&self) -> Result<&Client<HttpsConnector<HttpConnector>, B>, SendError> {
         self.tls
             .get_or_init(|| {
                 let mut http = connector();
@@ -96,7 +107,7 @@ impl Clients {
     }
 
     /// Sends `req` over HTTPS when its URI says `https`, else over plain HTTP.
-    pub async fn request(&self, req: Request<Body>) -> Result<Response<Incoming>, SendError> {
+    pub async fn request(&self, req: Request<B>) -> Result<Response<Incoming>, SendError> {
         if req.uri().scheme_str() == Some("https") {
             Ok(self.tls()?.request(req).await?)
         } else {

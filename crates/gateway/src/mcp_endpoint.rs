@@ -1421,12 +1421,17 @@ async fn read_json(incoming: Incoming) -> Result<Value, Box<Response<Body>>> {
     let bytes = match Limited::new(incoming, MAX_BODY).collect().await {
         Ok(b) => b.to_bytes(),
         Err(_) => {
-            return Err(Box::new(rpc_error(
+            // The rest of the body is not read: the connection cannot be reused.
+            let mut response = rpc_error(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 None,
                 jsonrpc::INVALID_REQUEST,
                 &format!("body larger than {MAX_BODY} bytes, or unreadable"),
-            )));
+            );
+            response
+                .headers_mut()
+                .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+            return Err(Box::new(response));
         }
     };
     serde_json::from_slice(&bytes).map_err(|e| {

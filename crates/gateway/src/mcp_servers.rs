@@ -14,12 +14,13 @@ use palisade_api::kinds::agentgateway::backend::{
 use palisade_api::kinds::agentgateway::shared::FailureMode;
 use palisade_api::kinds::core::{Secret, Service};
 use palisade_api::kinds::kagent::{
-    DEFAULT_MCP_TIMEOUT, McpProtocol, McpServer, RemoteMcpServer, TransportType,
+    DEFAULT_MCP_TIMEOUT, McpProtocol, McpServer, RemoteMcpServer, TransportType, ValueRef,
+    ValueSourceType,
 };
 use palisade_api::load::Loaded;
 use palisade_api::snapshot::Snapshot;
 use palisade_mcp::federation;
-use palisade_mcp::server::{self, ServerSpec, Target, Transport};
+use palisade_mcp::server::{self, ServerSpec, Target, Transport, UpstreamHeaders};
 use palisade_mcp::stdio::StdioCommand;
 
 /// Virtual MCP servers by `namespace/name`: MCPServers and RemoteMCPServers (served
@@ -36,7 +37,7 @@ pub struct McpServers {
 pub fn compile(snapshot: &Snapshot, diagnostics: &mut Vec<Diagnostic>) -> McpServers {
     let mut out = McpServers::default();
     for (loaded, remote) in snapshot.of_kind::<RemoteMcpServer>() {
-        if let Some(spec) = remote_server(loaded, remote, diagnostics) {
+        if let Some(spec) = remote_server(snapshot, loaded, remote, diagnostics) {
             out.builtin.insert(key(&remote.metadata), Arc::new(spec));
         }
     }
@@ -154,6 +155,7 @@ fn local_server(
         targets: vec![Target {
             name: server.metadata.name.clone(),
             transport,
+            headers: UpstreamHeaders::default(),
         }],
         prefix: federation::PrefixMode::Conditional,
         failure: server::FailureMode::FailClosed,
@@ -163,6 +165,7 @@ fn local_server(
 }
 
 fn remote_server(
+    snapshot: &Snapshot,
     loaded: &Loaded,
     remote: &RemoteMcpServer,
     diagnostics: &mut Vec<Diagnostic>,
@@ -181,15 +184,18 @@ fn remote_server(
             return None;
         }
     };
-    if !remote.spec.headers_from.is_empty() {
-        diagnostics.push(loaded.diagnostic(
-            Severity::Warning,
-            "spec.headersFrom",
-            format!("{name} sets headersFrom, which Palisade does not send yet; it is not served"),
-            "remove headersFrom, or wait for upstream credential injection",
-        ));
-        return None;
-    }
+    let headers = match headers_from(snapshot, namespace, &remote.spec.headers_from) {
+        Ok(h) => h,
+        Err((i, why)) => {
+            diagnostics.push(loaded.diagnostic(
+                Severity::Warning,
+                &format!("spec.headersFrom[{i}]"),
+                format!("{name}: {why}; it is not served until this resolves"),
+                "give a value, or a valueFrom naming an existing Secret and key",
+            ));
+            return None;
+        }
+    };
     let transport = match remote.spec.protocol() {
         McpProtocol::StreamableHttp => Transport::StreamableHttp(uri),
         McpProtocol::Sse => Transport::Sse(uri),
@@ -199,6 +205,7 @@ fn remote_server(
         targets: vec![Target {
             name: remote.metadata.name.clone(),
             transport,
+            headers,
         }],
         prefix: federation::PrefixMode::Conditional,
         failure: server::FailureMode::FailClosed,
@@ -279,6 +286,7 @@ fn federated_server(
             }
         };
         targets.push(Target {
+            headers: UpstreamHeaders::default(),
             name: target.name.clone(),
             transport: if sse {
                 Transport::Sse(uri)
@@ -311,6 +319,47 @@ fn federated_server(
         timeout: DEFAULT_MCP_TIMEOUT,
         process: None,
     })
+}
+
+/// The headers a RemoteMCPServer's `headersFrom` asks for: inline values, or keys
+/// of Secrets in its namespace. On failure: the entry's index and why.
+fn headers_from(
+    snapshot: &Snapshot,
+    namespace: &str,
+    refs: &[ValueRef],
+) -> Result<UpstreamHeaders, (usize, String)> {
+    let mut pairs = Vec::with_capacity(refs.len());
+    for (i, r) in refs.iter().enumerate() {
+        let value = match (&r.value, &r.value_from) {
+            (Some(v), _) => v.clone(),
+            (None, Some(from)) if from.type_ == ValueSourceType::Secret => {
+                let (_, secret) = snapshot.get::<Secret>(Some(namespace), &from.name).ok_or((
+                    i,
+                    format!("Secret {namespace}/{} does not exist", from.name),
+                ))?;
+                let data = secret
+                    .decoded()
+                    .map_err(|e| (i, format!("Secret {namespace}/{}: {e}", from.name)))?;
+                let bytes = data.get(&from.key).ok_or((
+                    i,
+                    format!("Secret {namespace}/{} has no key {:?}", from.name, from.key),
+                ))?;
+                String::from_utf8(bytes.clone()).map_err(|_| {
+                    (
+                        i,
+                        format!(
+                            "Secret {namespace}/{} key {:?} is not UTF-8",
+                            from.name, from.key
+                        ),
+                    )
+                })?
+            }
+            (None, Some(_)) => return Err((i, "ConfigMap values are not supported yet".into())),
+            (None, None) => return Err((i, "the header has no value".into())),
+        };
+        pairs.push((r.name.clone(), value.trim().to_string()));
+    }
+    UpstreamHeaders::new(pairs).map_err(|why| (0, why))
 }
 
 /// Parses an `http://` or `https://` URL (HTTPS is verified against the system roots).

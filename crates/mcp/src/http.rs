@@ -15,6 +15,7 @@ use tokio::sync::mpsc;
 
 use crate::jsonrpc::{INTERNAL_ERROR, Id, Message};
 use crate::pipe::{Inbound, Pipe};
+use crate::server::UpstreamHeaders;
 use crate::sse;
 
 /// The HTTP client upstream transports share.
@@ -32,15 +33,19 @@ pub const MAX_JSON_BODY: usize = 16 * 1024 * 1024;
 struct Shared {
     session: Mutex<Option<HeaderValue>>,
     version: Mutex<Option<HeaderValue>>,
+    extra: UpstreamHeaders,
 }
 
 /// Opens a streamable-HTTP pipe to `uri`. Nothing is sent until the first message.
 /// The GET stream of server-initiated messages is opened only when
 /// [`Pipe::open_events`] fires (a client is listening), after initialization, so
 /// that a session nobody listens to holds no extra upstream connection.
-pub fn streamable(name: String, client: HttpClient, uri: Uri) -> Pipe {
+pub fn streamable(name: String, client: HttpClient, uri: Uri, extra: UpstreamHeaders) -> Pipe {
     let (mut pipe, mut outgoing, incoming) = Pipe::channels();
-    let shared = Arc::new(Shared::default());
+    let shared = Arc::new(Shared {
+        extra,
+        ..Shared::default()
+    });
     let (open_events, events_wanted) = tokio::sync::oneshot::channel::<()>();
     pipe.open_events = Some(open_events);
     let (initialized_tx, initialized_rx) = tokio::sync::oneshot::channel::<()>();
@@ -85,7 +90,8 @@ pub fn streamable(name: String, client: HttpClient, uri: Uri) -> Pipe {
             let req = Request::delete(uri.clone())
                 .header(SESSION_HEADER, session)
                 .body(Full::default());
-            if let Ok(req) = req {
+            if let Ok(mut req) = req {
+                shared.extra.apply(req.headers_mut());
                 let _ = client.request(req).await;
             }
         }
@@ -108,6 +114,7 @@ fn request_with_headers(
         HeaderValue::from_static("application/json, text/event-stream"),
     );
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    shared.extra.apply(headers);
     if let Some(s) = shared
         .session
         .lock()
@@ -324,11 +331,17 @@ async fn listen(
 
 /// Opens a legacy HTTP+SSE pipe: GET `uri` for the event stream, then POST each
 /// message to the endpoint it announces. Fails when no endpoint is announced.
-pub async fn legacy_sse(name: String, client: HttpClient, uri: Uri) -> Result<Pipe, String> {
-    let req = Request::get(uri.clone())
+pub async fn legacy_sse(
+    name: String,
+    client: HttpClient,
+    uri: Uri,
+    extra: UpstreamHeaders,
+) -> Result<Pipe, String> {
+    let mut req = Request::get(uri.clone())
         .header(ACCEPT, "text/event-stream")
         .body(Full::default())
         .map_err(|e| e.to_string())?;
+    extra.apply(req.headers_mut());
     let response = client
         .request(req)
         .await
@@ -413,7 +426,8 @@ pub async fn legacy_sse(name: String, client: HttpClient, uri: Uri) -> Result<Pi
             let req = Request::post(endpoint.clone())
                 .header(CONTENT_TYPE, "application/json")
                 .body(Full::new(Bytes::from(message.to_json())));
-            let Ok(req) = req else { continue };
+            let Ok(mut req) = req else { continue };
+            extra.apply(req.headers_mut());
             let outcome = client.request(req).await;
             let failure = match outcome {
                 Ok(r) if r.status().is_success() => None,

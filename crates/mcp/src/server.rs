@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::Uri;
+use http::{HeaderMap, HeaderName, HeaderValue, Uri};
 
 use crate::federation::PrefixMode;
 use crate::stdio::StdioCommand;
@@ -27,6 +27,45 @@ pub struct Target {
     pub name: String,
     /// How to reach it.
     pub transport: Transport,
+    /// Headers sent with every HTTP request to it (`headersFrom`).
+    pub headers: UpstreamHeaders,
+}
+
+/// Headers Palisade adds to every request to an upstream, typically credentials
+/// read from Secrets; `Debug` shows their names only, and the values are marked
+/// sensitive.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct UpstreamHeaders(Vec<(HeaderName, HeaderValue)>);
+
+impl UpstreamHeaders {
+    /// Headers from (name, value) pairs; fails on an invalid name or value.
+    pub fn new(pairs: Vec<(String, String)>) -> Result<UpstreamHeaders, String> {
+        let mut out = Vec::with_capacity(pairs.len());
+        for (name, value) in pairs {
+            let header = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| format!("`{name}` is not a valid header name"))?;
+            let mut value = HeaderValue::from_str(&value)
+                .map_err(|_| format!("the value of header `{name}` is not a valid header value"))?;
+            value.set_sensitive(true);
+            out.push((header, value));
+        }
+        Ok(UpstreamHeaders(out))
+    }
+
+    /// Adds the headers to a request's header map (replacing same-named ones).
+    pub fn apply(&self, headers: &mut HeaderMap) {
+        for (name, value) in &self.0 {
+            headers.insert(name.clone(), value.clone());
+        }
+    }
+}
+
+impl std::fmt::Debug for UpstreamHeaders {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.0.iter().map(|(name, _)| name))
+            .finish()
+    }
 }
 
 /// What happens when a target cannot be reached (`failureMode`).

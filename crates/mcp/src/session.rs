@@ -121,11 +121,20 @@ async fn connect(
 ) -> Result<(Arc<Connection>, Value), String> {
     let pipe = match &target.transport {
         Transport::Stdio(cmd) => stdio::spawn(cmd).map_err(|e| e.to_string())?,
-        Transport::StreamableHttp(uri) => {
-            transport::streamable(target.name.clone(), client.clone(), uri.clone())
-        }
+        Transport::StreamableHttp(uri) => transport::streamable(
+            target.name.clone(),
+            client.clone(),
+            uri.clone(),
+            target.headers.clone(),
+        ),
         Transport::Sse(uri) => {
-            transport::legacy_sse(target.name.clone(), client.clone(), uri.clone()).await?
+            transport::legacy_sse(
+                target.name.clone(),
+                client.clone(),
+                uri.clone(),
+                target.headers.clone(),
+            )
+            .await?
         }
     };
     let conn = Connection::new(target.name.clone(), pipe, unsolicited);

@@ -547,8 +547,22 @@ async fn rejects_what_the_protocol_forbids() {
     );
     let huge = json!({"jsonrpc": "2.0", "id": 11, "method": "tools/call",
         "params": {"name": "echo", "arguments": {"message": "x".repeat(5 * 1024 * 1024)}}});
-    let r = post(&client, &url, &headers, huge).await;
-    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
+    // Palisade answers 413 as soon as the limit is passed and closes the
+    // connection; a client still sending may see the close before the answer.
+    let req = Request::post(&url)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-session-id", &session)
+        .header("mcp-protocol-version", "2025-06-18")
+        .body(Body::json(&huge))
+        .unwrap();
+    match Client::new().send(req).await {
+        Ok(r) => assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE),
+        Err(e) => assert!(
+            e.to_string().contains("connection") || format!("{e:?}").contains("Incomplete"),
+            "{e:?}"
+        ),
+    }
     // ... and the session still works.
     let r = post(&client, &url, &headers, list.clone()).await;
     assert_eq!(r.status, StatusCode::OK);
@@ -1002,4 +1016,72 @@ fn remote_server_over_https_is_verified_and_reached() {
     assert!(!output.status.success(), "an unverified upstream was used");
     terminator.kill().unwrap();
     terminator.wait().unwrap();
+}
+
+#[test]
+fn remote_server_headers_from_a_secret_reach_the_upstream() {
+    let plain = HttpEverything::start();
+    let dir = TempDir::new("mcp-headers");
+    let port = free_port();
+    let mut proxy = Command::new(peers::python())
+        .arg(repo_file("tests/clients/auth_proxy.py"))
+        .args([
+            port.to_string(),
+            plain.port.to_string(),
+            "remote-token".to_string(),
+        ])
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "the proxy never listened");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let remote = |headers: &str| {
+        format!(
+            "apiVersion: v1\nkind: Secret\nmetadata: {{name: remote-auth, namespace: tools}}\nstringData: {{token: \"Bearer remote-token\"}}\n---\napiVersion: kagent.dev/v1alpha2\nkind: RemoteMCPServer\nmetadata: {{name: remote, namespace: tools}}\nspec:\n  description: server-everything behind a token\n  url: http://127.0.0.1:{port}/mcp\n{headers}"
+        )
+    };
+    let with_secret = remote(
+        "  headersFrom:\n  - name: Authorization\n    valueFrom: {type: Secret, name: remote-auth, key: token}\n",
+    );
+    let config = dir.path().join("mcp.yaml");
+    std::fs::write(&config, with_secret).unwrap();
+    let palisade = start(&dir, &std::fs::read_to_string(&config).unwrap());
+    let url = format!("{}/mcp/tools/remote", palisade.listen_url());
+    let report = probe(
+        &url,
+        &[
+            "--mode",
+            "legacy",
+            "--call",
+            r#"echo={"message":"with token"}"#,
+        ],
+    );
+    assert_eq!(call_text(&report, "echo"), "Echo: with token");
+    assert!(
+        !palisade.logs().contains("remote-token"),
+        "the credential leaked into the log"
+    );
+    let config_json = Command::new("curl")
+        .args(["-sS", &format!("{}/config", palisade.admin_url())])
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&config_json.stdout).contains("remote-token"));
+    drop(palisade);
+
+    // Without the header the upstream refuses, and the client sees an error.
+    let palisade = start(&dir, &remote(""));
+    let output = Command::new(peers::python())
+        .arg(repo_file("tests/clients/mcp_probe.py"))
+        .arg(format!("{}/mcp/tools/remote", palisade.listen_url()))
+        .args(["--mode", "legacy"])
+        .output()
+        .unwrap();
+    assert!(
+        !output.status.success(),
+        "the upstream accepted a request without its token"
+    );
+    proxy.kill().unwrap();
+    proxy.wait().unwrap();
 }

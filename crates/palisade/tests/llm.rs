@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use palisade_testkit::helpers::{self_signed_localhost, start_listening};
 use palisade_testkit::mock_llm::MockLlm;
 use palisade_testkit::{Palisade, TempDir, peers};
 use serde_json::Value;
@@ -122,21 +123,6 @@ spec:
   - matches: [{{path: {{type: PathPrefix, value: /openai}}}}]
     backendRefs: [{{group: agentgateway.dev, kind: AgentgatewayBackend, name: openai}}]"#
     )
-}
-
-/// Starts `cmd` and waits until something listens on `port`.
-fn start_listening(mut cmd: Command, port: u16) -> std::process::Child {
-    let mut child = cmd.spawn().expect("the helper server starts");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(child.try_wait().unwrap().is_none(), "{cmd:?} exited");
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{cmd:?} never listened on {port}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    child
 }
 
 struct Setup {
@@ -485,36 +471,7 @@ spec:
 #[test]
 fn https_base_urls_are_dialled_with_tls_and_verified() {
     let dir = TempDir::new("llm-tls");
-    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
-    let made = Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=localhost",
-        ])
-        .args([
-            "-addext",
-            "subjectAltName=DNS:localhost",
-            "-addext",
-            "basicConstraints=critical,CA:FALSE",
-        ])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .output()
-        .expect("openssl runs");
-    assert!(
-        made.status.success(),
-        "{}",
-        String::from_utf8_lossy(&made.stderr)
-    );
+    let (cert, key) = self_signed_localhost(dir.path());
     let port = palisade_testkit::free_port();
     let mut cmd = Command::new(peers::python());
     cmd.arg(repo_file("tests/clients/tls_provider.py"))

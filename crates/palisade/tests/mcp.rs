@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use http::{Method, Request, StatusCode};
 use palisade_testkit::client::{Body, Client};
+use palisade_testkit::helpers::{self_signed_localhost, start_listening};
 use palisade_testkit::{Palisade, TempDir, free_port, peers};
 use serde_json::{Value, json};
 
@@ -225,23 +226,16 @@ struct HttpEverything {
 impl HttpEverything {
     fn start() -> Self {
         let port = free_port();
-        let child = Command::new("node")
-            .arg(everything_js())
+        let mut cmd = Command::new("node");
+        cmd.arg(everything_js())
             .arg("streamableHttp")
             .env("PORT", port.to_string())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("node starts");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "server-everything never listened on {port}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
+            .stderr(Stdio::null());
+        HttpEverything {
+            child: start_listening(cmd, port),
+            port,
         }
-        HttpEverything { child, port }
     }
 }
 
@@ -935,50 +929,15 @@ async fn a_stateless_client_closing_its_request_cancels_the_upstream_call() {
 fn remote_server_over_https_is_verified_and_reached() {
     let plain = HttpEverything::start();
     let dir = TempDir::new("mcp-tls");
-    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
-    let made = Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=localhost",
-        ])
-        .args([
-            "-addext",
-            "subjectAltName=DNS:localhost",
-            "-addext",
-            "basicConstraints=critical,CA:FALSE",
-        ])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .output()
-        .expect("openssl runs");
-    assert!(
-        made.status.success(),
-        "{}",
-        String::from_utf8_lossy(&made.stderr)
-    );
+    let (cert, key) = self_signed_localhost(dir.path());
     let port = free_port();
-    let mut terminator = Command::new(peers::python())
-        .arg(repo_file("tests/clients/tls_terminator.py"))
+    let mut cmd = Command::new(peers::python());
+    cmd.arg(repo_file("tests/clients/tls_terminator.py"))
         .arg(port.to_string())
         .arg(plain.port.to_string())
         .arg(&cert)
-        .arg(&key)
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "the TLS front never listened");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+        .arg(&key);
+    let mut terminator = start_listening(cmd, port);
     let manifest = format!(
         "apiVersion: kagent.dev/v1alpha2\nkind: RemoteMCPServer\nmetadata: {{name: remote, namespace: tools}}\nspec:\n  description: server-everything behind HTTPS\n  url: https://localhost:{port}/mcp\n"
     );
@@ -1023,20 +982,13 @@ fn remote_server_headers_from_a_secret_reach_the_upstream() {
     let plain = HttpEverything::start();
     let dir = TempDir::new("mcp-headers");
     let port = free_port();
-    let mut proxy = Command::new(peers::python())
-        .arg(repo_file("tests/clients/auth_proxy.py"))
-        .args([
-            port.to_string(),
-            plain.port.to_string(),
-            "remote-token".to_string(),
-        ])
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "the proxy never listened");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let mut cmd = Command::new(peers::python());
+    cmd.arg(repo_file("tests/clients/auth_proxy.py")).args([
+        port.to_string(),
+        plain.port.to_string(),
+        "remote-token".to_string(),
+    ]);
+    let mut proxy = start_listening(cmd, port);
     let remote = |headers: &str| {
         format!(
             "apiVersion: v1\nkind: Secret\nmetadata: {{name: remote-auth, namespace: tools}}\nstringData: {{token: \"Bearer remote-token\"}}\n---\napiVersion: kagent.dev/v1alpha2\nkind: RemoteMCPServer\nmetadata: {{name: remote, namespace: tools}}\nspec:\n  description: server-everything behind a token\n  url: http://127.0.0.1:{port}/mcp\n{headers}"

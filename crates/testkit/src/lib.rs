@@ -17,11 +17,13 @@
 //!   upstream and the client, so streamed bodies can be verified in O(1) memory.
 //! - [`temp`]: a temporary directory removed on drop.
 //! - [`peers`]: where the installed test peers (npm packages, Python venv) are.
+//! - [`helpers`]: a self-signed certificate, starting a helper server process.
 //!
 //! This crate is a dev-dependency only; it favours clear panics with context
 //! over error plumbing.
 
 pub mod client;
+pub mod helpers;
 pub mod mock_llm;
 pub mod pattern;
 pub mod peers;

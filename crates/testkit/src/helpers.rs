@@ -1,0 +1,51 @@
+//! Small helpers the end-to-end tests share: a self-signed certificate for HTTPS
+//! test servers, and starting a helper server process and waiting for its port.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+/// Writes a self-signed certificate for `localhost` (not a CA, so it can serve
+/// as both the trust anchor and the server's certificate) and its key into `dir`
+/// with `openssl`; returns (certificate, key) paths.
+pub fn self_signed_localhost(dir: &Path) -> (PathBuf, PathBuf) {
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let made = Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        ])
+        .args([
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost",
+        ])
+        .args(["-addext", "basicConstraints=critical,CA:FALSE"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl runs");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    (cert, key)
+}
+
+/// Starts `cmd` and waits (up to 20 s) until something listens on `port`.
+pub fn start_listening(mut cmd: Command, port: u16) -> Child {
+    let mut child = cmd.spawn().expect("the helper server starts");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(child.try_wait().unwrap().is_none(), "{cmd:?} exited");
+        assert!(
+            Instant::now() < deadline,
+            "{cmd:?} never listened on {port}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child
+}

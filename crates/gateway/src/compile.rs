@@ -26,6 +26,7 @@ use palisade_api::snapshot::Snapshot;
 use crate::backend::Backend;
 use crate::guard::{CompileError, Guards};
 use crate::llm::{self, FormatRoutes};
+use crate::llm_shaping::RequestShaping;
 use crate::mcp_servers::{self, McpServers};
 use crate::plan::Plan;
 use crate::programs::compile_regex;
@@ -66,6 +67,7 @@ pub fn compile(
         guarded: policies.unenforced,
         guards: policies.guards,
         formats: policies.formats,
+        shaping: policies.shaping,
         sockets: BTreeMap::new(),
         listeners: Vec::new(),
     };
@@ -120,6 +122,8 @@ struct Compiler<'a> {
     guards: HashMap<ResourceKey, Arc<Guards>>,
     /// Request-format overrides by the resource they target.
     formats: HashMap<ResourceKey, Arc<FormatRoutes>>,
+    /// Request shaping by the resource it targets.
+    shaping: HashMap<ResourceKey, Arc<RequestShaping>>,
     sockets: BTreeMap<SocketAddr, Vec<Rule>>,
     listeners: Vec<ListenerSlot>,
     mcp: McpServers,
@@ -288,6 +292,7 @@ impl Compiler<'_> {
                             )),
                             guards: None,
                             formats: None,
+                            shaping: None,
                         }),
                         None => action.clone(),
                     };
@@ -405,12 +410,14 @@ impl Compiler<'_> {
         keys.extend(backend_keys);
         let guards = attached(&self.guards, &keys);
         let formats = attached(&self.formats, &keys);
+        let shaping = attached(&self.shaping, &keys);
         Some(Action {
             backends,
             timeout,
             unavailable,
             guards,
             formats,
+            shaping,
         })
     }
 
@@ -615,13 +622,16 @@ struct PolicyTargets {
     guards: HashMap<ResourceKey, Arc<Guards>>,
     /// Targets of `ai.routes` policies, with the request formats they choose.
     formats: HashMap<ResourceKey, Arc<FormatRoutes>>,
+    /// Targets of request-shaping policies (aliases, defaults, overrides, prompt).
+    shaping: HashMap<ResourceKey, Arc<RequestShaping>>,
 }
 
 /// The AI settings Palisade enforces, when a policy asks for nothing else:
-/// prompt guards and per-route request formats.
+/// prompt guards, per-route request formats and request shaping.
 struct EnforceableAi<'a> {
     prompt_guard: Option<&'a palisade_api::kinds::agentgateway::ai::PromptGuard>,
     routes: &'a BTreeMap<String, palisade_api::kinds::agentgateway::ai::RouteType>,
+    shaping: Option<RequestShaping>,
 }
 
 /// The enforceable AI settings of a policy, if it asks only for those.
@@ -641,17 +651,15 @@ fn enforceable_ai(spec: &PolicySpec) -> Option<EnforceableAi<'_>> {
         && backend.auth.is_none()
         && backend.mcp.is_none()
         && backend.token_exchange.is_none()
-        && ai.prompt.is_none()
-        && ai.defaults.is_empty()
-        && ai.overrides.is_empty()
         && ai.transformations.is_empty()
         && ai.final_transformations.is_empty()
-        && ai.model_aliases.is_empty()
         && ai.prompt_caching.is_none();
-    let something = ai.prompt_guard.is_some() || !ai.routes.is_empty();
+    let shaping = RequestShaping::from_policy(ai);
+    let something = ai.prompt_guard.is_some() || !ai.routes.is_empty() || shaping.is_some();
     (rest_empty && something).then_some(EnforceableAi {
         prompt_guard: ai.prompt_guard.as_ref(),
         routes: &ai.routes,
+        shaping,
     })
 }
 
@@ -687,6 +695,15 @@ fn policy_targets(snapshot: &Snapshot) -> (PolicyTargets, Vec<Diagnostic>) {
             );
         }
         if let Some(ai) = enforceable_ai(spec) {
+            if let Some(shaping) = ai.shaping {
+                let shaping = Arc::new(shaping);
+                for key in &names {
+                    targets
+                        .shaping
+                        .entry(key.clone())
+                        .or_insert_with(|| shaping.clone());
+                }
+            }
             if !ai.routes.is_empty() {
                 match FormatRoutes::compile(ai.routes) {
                     Ok(routes) => {

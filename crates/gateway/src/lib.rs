@@ -16,6 +16,7 @@ pub mod guard_webhook;
 pub mod listeners;
 pub mod llm;
 pub mod llm_proxy;
+pub mod llm_shaping;
 pub mod mcp_endpoint;
 pub mod mcp_servers;
 pub mod metrics;

@@ -24,6 +24,7 @@ use serde_json::Value;
 use crate::body::{self, Body, BoxError};
 use crate::guard::{Guards, RequestVerdict, ResponseGuard};
 use crate::llm::{FormatRoutes, LlmTarget};
+use crate::llm_shaping::RequestShaping;
 use palisade_net::Clients;
 
 /// Largest request body accepted for an LLM route.
@@ -52,6 +53,7 @@ pub async fn serve(
     target: &Arc<LlmTarget>,
     guards: Option<&Arc<Guards>>,
     formats: Option<&FormatRoutes>,
+    shaping: Option<&RequestShaping>,
     timeout: Option<Duration>,
 ) -> Response<Body> {
     let (parts, incoming) = req.into_parts();
@@ -79,6 +81,9 @@ pub async fn serve(
             );
         }
     };
+    if let Some(shaping) = shaping {
+        shaping.apply(client_format, &mut body);
+    }
     if let Some(guards) = guards {
         match guards
             .check_request_with_hooks(clients.plain(), client_format, &mut body)

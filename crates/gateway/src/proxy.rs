@@ -125,6 +125,7 @@ impl Proxy {
                 target,
                 action.guards.as_ref(),
                 action.formats.as_deref(),
+                action.shaping.as_deref(),
                 action.timeout,
             )
             .await

@@ -13,6 +13,7 @@ use serde::Serialize;
 use crate::backend::Backend;
 use crate::guard::Guards;
 use crate::llm::FormatRoutes;
+use crate::llm_shaping::RequestShaping;
 
 /// Identifies the route rule that served a request (for metrics, logs and audit).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -235,6 +236,9 @@ pub struct Action {
     /// Request formats chosen by path suffix (`ai.routes`), for LLM backends.
     #[serde(skip)]
     pub formats: Option<Arc<FormatRoutes>>,
+    /// Request shaping (model aliases, defaults, overrides, prompt), for LLM backends.
+    #[serde(skip)]
+    pub shaping: Option<Arc<RequestShaping>>,
 }
 
 fn guard_name<S: serde::Serializer>(guards: &Option<Arc<Guards>>, s: S) -> Result<S::Ok, S::Error> {
@@ -316,6 +320,7 @@ mod tests {
                 unavailable: None,
                 guards: None,
                 formats: None,
+                shaping: None,
             }),
             order: (String::new(), name.into(), 0),
         }

@@ -71,6 +71,10 @@ spec:
   backend:
     ai:
       routes: {{"*": Messages}}
+      modelAliases: {{fast: claude-sonnet-4-20250514}}
+      prompt:
+        prepend: [{{role: system, content: Answer briefly.}}]
+      defaults: [{{field: temperature, value: 0.1}}]
 ---
 apiVersion: v1
 kind: Secret
@@ -548,7 +552,7 @@ spec:
 }
 
 #[test]
-fn ai_routes_choose_the_request_format_per_route() {
+fn ai_policies_choose_the_format_and_shape_the_request() {
     let s = setup();
     // `ai.routes: {"*": Messages}`: a bare route path speaks Anthropic Messages,
     // passed through rather than translated.
@@ -562,7 +566,7 @@ fn ai_routes_choose_the_request_format_per_route() {
         ])
         .args([
             "-d",
-            r#"{"max_tokens": 32, "messages": [{"role": "user", "content": "native please"}]}"#,
+            r#"{"model": "fast", "max_tokens": 32, "messages": [{"role": "user", "content": "native please"}]}"#,
         ])
         .arg(format!("{}/native", s.palisade.listen_url()))
         .output()
@@ -575,8 +579,9 @@ fn ai_routes_choose_the_request_format_per_route() {
     );
     let seen = s.anthropic.last_request().unwrap();
     assert_eq!(seen.path, "/v1/messages");
-    assert_eq!(
-        seen.body["max_tokens"], 32,
-        "the client's body went through unchanged"
-    );
+    assert_eq!(seen.body["max_tokens"], 32, "the client's own fields stay");
+    // The same policy shapes the request: alias, prompt enrichment, default.
+    assert_eq!(seen.body["model"], "claude-sonnet-4-20250514");
+    assert_eq!(seen.body["system"], "Answer briefly.");
+    assert_eq!(seen.body["temperature"], 0.1);
 }

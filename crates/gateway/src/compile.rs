@@ -28,7 +28,7 @@ use crate::guard::{CompileError, Guards};
 use crate::llm::{self, FormatRoutes};
 use crate::llm_shaping::RequestShaping;
 use crate::mcp_servers::{self, McpServers};
-use crate::plan::Plan;
+use crate::plan::{BuiltinMcp, Plan};
 use crate::programs::compile_regex;
 use crate::route::{Action, HostMatch, Match, PathMatch, RouteId, RouteTable, Rule, ValueMatch};
 
@@ -95,7 +95,7 @@ pub fn compile(
             .collect(),
         resources: snapshot.len(),
         default_listener: options.default_listener,
-        mcp_servers: mcp.builtin,
+        mcp_servers: builtin_by_namespace(mcp.builtin),
     };
     (Some(plan), diagnostics)
 }
@@ -555,6 +555,21 @@ impl Compiler<'_> {
             ),
         }
     }
+}
+
+/// Built-in MCP servers keyed `namespace/name`, regrouped by namespace then name.
+fn builtin_by_namespace(
+    servers: BTreeMap<String, Arc<palisade_mcp::server::ServerSpec>>,
+) -> BTreeMap<String, BTreeMap<String, BuiltinMcp>> {
+    let mut out: BTreeMap<String, BTreeMap<String, BuiltinMcp>> = BTreeMap::new();
+    for (key, spec) in servers {
+        if let Some((ns, name)) = key.split_once('/') {
+            out.entry(ns.to_string())
+                .or_default()
+                .insert(name.to_string(), BuiltinMcp::new(spec));
+        }
+    }
+    out
 }
 
 /// What a policy attached to the first of `keys` (route first, then its

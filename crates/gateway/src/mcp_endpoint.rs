@@ -1549,62 +1549,30 @@ mod tests {
 
     #[test]
     fn modern_headers_must_match_the_body() {
-        let ok = headers(&[
-            ("mcp-protocol-version", "2026-07-28"),
-            ("mcp-method", "tools/call"),
-            ("mcp-name", "echo"),
-        ]);
-        assert!(check_modern(&ok, "tools/call", Some(&envelope("2026-07-28"))).is_ok());
-        let wrong_name = headers(&[
-            ("mcp-protocol-version", "2026-07-28"),
-            ("mcp-method", "tools/call"),
-            ("mcp-name", "other"),
-        ]);
-        assert_eq!(
-            check_modern(&wrong_name, "tools/call", Some(&envelope("2026-07-28")))
-                .unwrap_err()
-                .0,
-            HEADER_MISMATCH
-        );
-        let no_name = headers(&[
-            ("mcp-protocol-version", "2026-07-28"),
-            ("mcp-method", "tools/call"),
-        ]);
-        assert_eq!(
-            check_modern(&no_name, "tools/call", Some(&envelope("2026-07-28")))
-                .unwrap_err()
-                .0,
-            HEADER_MISMATCH
-        );
-        let wrong_method = headers(&[
-            ("mcp-protocol-version", "2026-07-28"),
-            ("mcp-method", "tools/list"),
-            ("mcp-name", "echo"),
-        ]);
-        assert_eq!(
-            check_modern(&wrong_method, "tools/call", Some(&envelope("2026-07-28")))
-                .unwrap_err()
-                .0,
-            HEADER_MISMATCH
-        );
-        let twice = headers(&[
-            ("mcp-protocol-version", "2026-07-28"),
-            ("mcp-method", "tools/call"),
-            ("mcp-method", "tools/call"),
-            ("mcp-name", "echo"),
-        ]);
-        assert_eq!(
-            check_modern(&twice, "tools/call", Some(&envelope("2026-07-28")))
-                .unwrap_err()
-                .0,
-            HEADER_MISMATCH
-        );
-        assert_eq!(
-            check_modern(&ok, "tools/call", Some(&json!({"name": "echo"})))
-                .unwrap_err()
-                .0,
-            jsonrpc::INVALID_PARAMS
-        );
+        const V: (&str, &str) = ("mcp-protocol-version", "2026-07-28");
+        const CALL: (&str, &str) = ("mcp-method", "tools/call");
+        const ECHO: (&str, &str) = ("mcp-name", "echo");
+        let call = Some(envelope("2026-07-28"));
+        type Pairs<'a> = &'a [(&'static str, &'static str)];
+        let cases: [(Pairs, Option<i64>); 5] = [
+            (&[V, CALL, ECHO], None),
+            (&[V, CALL, ("mcp-name", "other")], Some(HEADER_MISMATCH)),
+            (&[V, CALL], Some(HEADER_MISMATCH)),
+            (
+                &[V, ("mcp-method", "tools/list"), ECHO],
+                Some(HEADER_MISMATCH),
+            ),
+            (&[V, CALL, CALL, ECHO], Some(HEADER_MISMATCH)),
+        ];
+        for (pairs, expected) in cases {
+            let got = check_modern(&headers(pairs), "tools/call", call.as_ref())
+                .err()
+                .map(|e| e.0);
+            assert_eq!(got, expected, "{pairs:?}");
+        }
+        let ok = headers(&[V, CALL, ECHO]);
+        let no_envelope = check_modern(&ok, "tools/call", Some(&json!({"name": "echo"})));
+        assert_eq!(no_envelope.unwrap_err().0, jsonrpc::INVALID_PARAMS);
         let future = headers(&[
             ("mcp-protocol-version", "2027-01-01"),
             ("mcp-method", "tools/call"),

@@ -24,22 +24,50 @@ pub struct Plan {
     pub resources: usize,
     /// The built-in default listener, which also serves `/mcp/<ns>/<name>`.
     pub default_listener: Option<SocketAddr>,
-    /// MCPServers and RemoteMCPServers by `namespace/name`.
+    /// MCPServers and RemoteMCPServers by namespace, then name (looked up per
+    /// request without building a key).
     #[serde(serialize_with = "server_names")]
-    pub mcp_servers: BTreeMap<String, Arc<ServerSpec>>,
+    pub mcp_servers: BTreeMap<String, BTreeMap<String, BuiltinMcp>>,
+}
+
+/// A server served at `/mcp/<ns>/<name>`, with its metrics label built once.
+#[derive(Debug, Clone)]
+pub struct BuiltinMcp {
+    /// The server.
+    pub spec: Arc<ServerSpec>,
+    /// `Kind/namespace/name`, the label of its requests.
+    pub label: Arc<str>,
+}
+
+impl BuiltinMcp {
+    /// Wraps a server.
+    pub fn new(spec: Arc<ServerSpec>) -> Self {
+        let label = Arc::from(spec.name.as_str());
+        BuiltinMcp { spec, label }
+    }
 }
 
 fn server_names<S: serde::Serializer>(
-    servers: &BTreeMap<String, Arc<ServerSpec>>,
+    servers: &BTreeMap<String, BTreeMap<String, BuiltinMcp>>,
     s: S,
 ) -> Result<S::Ok, S::Error> {
-    s.collect_seq(servers.values().map(|spec| spec.name.as_str()))
+    s.collect_seq(
+        servers
+            .values()
+            .flat_map(|ns| ns.values())
+            .map(|b| &*b.label),
+    )
 }
 
 impl Plan {
     /// Every virtual MCP server the Plan serves, built-in or behind a route.
     pub fn mcp_specs(&self) -> Vec<Arc<ServerSpec>> {
-        let mut specs: Vec<Arc<ServerSpec>> = self.mcp_servers.values().cloned().collect();
+        let mut specs: Vec<Arc<ServerSpec>> = self
+            .mcp_servers
+            .values()
+            .flat_map(|ns| ns.values())
+            .map(|b| b.spec.clone())
+            .collect();
         for table in self.sockets.values() {
             for rule in &table.rules {
                 for (backend, _) in &rule.action.backends {
@@ -57,7 +85,7 @@ impl Plan {
     /// The built-in MCP server a request path names on the default listener:
     /// `/mcp/<ns>/<name>` (streamable HTTP) or `/sse/<ns>/<name>[/message]` (legacy
     /// SSE). Returns the server, whether it is the legacy transport, and the base path.
-    pub fn builtin_mcp(&self, path: &str) -> Option<(&Arc<ServerSpec>, bool, usize)> {
+    pub fn builtin_mcp(&self, path: &str) -> Option<(&BuiltinMcp, bool, usize)> {
         let (legacy, rest) = if let Some(rest) = path.strip_prefix("/mcp/") {
             (false, rest)
         } else {
@@ -71,8 +99,8 @@ impl Plan {
             (_, None) | (true, Some("message")) => {}
             _ => return None,
         }
-        let spec = self.mcp_servers.get(&format!("{namespace}/{name}"))?;
-        Some((spec, legacy, 5 + namespace.len() + 1 + name.len()))
+        let server = self.mcp_servers.get(namespace)?.get(name)?;
+        Some((server, legacy, 5 + namespace.len() + 1 + name.len()))
     }
 
     /// The route table of the socket a request arrived on.

@@ -80,9 +80,9 @@ impl Proxy {
             );
         };
         if plan.default_listener == Some(conn.local)
-            && let Some((spec, legacy, base_len)) = plan.builtin_mcp(req.uri().path())
+            && let Some((server, legacy, base_len)) = plan.builtin_mcp(req.uri().path())
         {
-            let label: Arc<str> = Arc::from(spec.name.as_str());
+            let (spec, label) = (&server.spec, server.label.clone());
             // Policies cannot target MCPServer kinds; guards reach MCP through
             // HTTPRoutes and AgentgatewayBackends.
             let response = if legacy {

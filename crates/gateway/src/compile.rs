@@ -7,13 +7,8 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
-use palisade_api::diag::{Diagnostic, Severity};
-use std::collections::HashMap;
-
-use palisade_api::diag::ResourceKey;
-use palisade_api::kinds::agentgateway::{
-    AgentgatewayBackend, AgentgatewayPolicy, EnterpriseAgentgatewayPolicy, PolicySpec,
-};
+use palisade_api::diag::{Diagnostic, ResourceKey, Severity};
+use palisade_api::kinds::agentgateway::AgentgatewayBackend;
 use palisade_api::kinds::core::{Namespace, Service};
 use palisade_api::kinds::gateway_api::{
     BackendObjectReference, FromNamespaces, Gateway, HttpBackendRef, HttpRoute, HttpRouteMatch,
@@ -24,12 +19,12 @@ use palisade_api::load::Loaded;
 use palisade_api::snapshot::Snapshot;
 
 use crate::backend::Backend;
-use crate::guard::{CompileError, Guards};
-use crate::llm::{self, FormatRoutes};
-use crate::llm_shaping::RequestShaping;
+use crate::llm;
 use crate::mcp_servers::{self, McpServers};
 use crate::plan::{BuiltinMcp, Plan};
+use crate::policies::{self, Attachments, PolicySet};
 use crate::programs::compile_regex;
+use crate::rate_limit::LimiterRegistry;
 use crate::route::{Action, HostMatch, Match, PathMatch, RouteId, RouteTable, Rule, ValueMatch};
 
 /// Settings of the compile that do not come from resources.
@@ -40,6 +35,8 @@ pub struct Options {
     pub default_listener: Option<SocketAddr>,
     /// The address Gateway listeners bind to.
     pub bind_address: IpAddr,
+    /// Rate limiters kept across compiles, so reloads keep callers' buckets.
+    pub limiters: Arc<LimiterRegistry>,
 }
 
 impl Default for Options {
@@ -47,6 +44,7 @@ impl Default for Options {
         Options {
             default_listener: Some(SocketAddr::from(([127, 0, 0, 1], 8080))),
             bind_address: IpAddr::from([127, 0, 0, 1]),
+            limiters: Arc::default(),
         }
     }
 }
@@ -57,17 +55,15 @@ pub fn compile(
     options: &Options,
     generation: u64,
 ) -> (Option<Plan>, Vec<Diagnostic>) {
-    let (policies, mut diagnostics) = policy_targets(snapshot);
+    let resolve = |ns: &str, r: &BackendObjectReference| resolve_endpoint(snapshot, ns, r);
+    let (policies, mut diagnostics) = policies::attachments(snapshot, &options.limiters, &resolve);
     let mcp = mcp_servers::compile(snapshot, &mut diagnostics);
     let mut cx = Compiler {
         snapshot,
         options,
         diagnostics,
         mcp,
-        guarded: policies.unenforced,
-        guards: policies.guards,
-        formats: policies.formats,
-        shaping: policies.shaping,
+        policies,
         sockets: BTreeMap::new(),
         listeners: Vec::new(),
     };
@@ -116,14 +112,8 @@ struct Compiler<'a> {
     snapshot: &'a Snapshot,
     options: &'a Options,
     diagnostics: Vec<Diagnostic>,
-    /// Targets of policies Palisade cannot enforce yet, with the policy's name.
-    guarded: HashMap<ResourceKey, String>,
-    /// Prompt guards by the resource they target.
-    guards: HashMap<ResourceKey, Arc<Guards>>,
-    /// Request-format overrides by the resource they target.
-    formats: HashMap<ResourceKey, Arc<FormatRoutes>>,
-    /// Request shaping by the resource it targets.
-    shaping: HashMap<ResourceKey, Arc<RequestShaping>>,
+    /// Policies by the resource they target.
+    policies: Attachments,
     sockets: BTreeMap<SocketAddr, Vec<Rule>>,
     listeners: Vec<ListenerSlot>,
     mcp: McpServers,
@@ -184,8 +174,8 @@ impl Compiler<'_> {
 
     fn attach_route(&mut self, loaded: &Loaded, route: &HttpRoute) {
         let namespace = route.metadata.namespace.clone().unwrap_or_default();
-        // (socket, hostnames, unenforced policy on the Gateway) this route is served on.
-        let mut targets: Vec<(SocketAddr, Vec<HostMatch>, Option<String>)> = Vec::new();
+        // (socket, hostnames, Gateway) this route is served on.
+        let mut targets: Vec<(SocketAddr, Vec<HostMatch>, Option<ResourceKey>)> = Vec::new();
         let route_hosts: Vec<String> = route
             .spec
             .hostnames
@@ -245,7 +235,7 @@ impl Compiler<'_> {
                     namespace: Some(slot.namespace.clone()),
                     name: slot.gateway.clone(),
                 };
-                targets.push((slot.addr, hosts, self.guarded.get(&gateway).cloned()));
+                targets.push((slot.addr, hosts, Some(gateway)));
             }
             if !attached {
                 self.diagnostics.push(loaded.diagnostic(
@@ -276,25 +266,23 @@ impl Compiler<'_> {
             let Some(action) = self.rule_action(loaded, &namespace, &rule_path, rule) else {
                 continue;
             };
-            let route_policy = self.guarded.get(&loaded.key()).cloned();
+            let route_policy = self.policies.unenforced.get(&loaded.key()).cloned();
             let action = Arc::new(action);
             for matched in rule.effective_matches().iter() {
                 let Some(matcher) = self.matcher(matched) else {
                     continue;
                 };
-                for (addr, hosts, gateway_policy) in &targets {
-                    let action = match route_policy.as_ref().or(gateway_policy.as_ref()) {
-                        Some(policy) => Arc::new(Action {
-                            backends: Vec::new(),
-                            timeout: None,
-                            unavailable: Some(format!(
-                                "{policy} applies here and Palisade cannot enforce it yet"
-                            )),
-                            guards: None,
-                            formats: None,
-                            shaping: None,
-                        }),
-                        None => action.clone(),
+                for (addr, hosts, gateway) in &targets {
+                    let gateway_policy = gateway
+                        .as_ref()
+                        .and_then(|g| self.policies.unenforced.get(g));
+                    let gateway_set = gateway.as_ref().and_then(|g| self.policies.sets.get(g));
+                    let action = match (route_policy.as_ref().or(gateway_policy), gateway_set) {
+                        (Some(policy), _) => Arc::new(Action::unavailable(format!(
+                            "{policy} applies here and Palisade cannot enforce it yet"
+                        ))),
+                        (None, Some(set)) => Arc::new(action.with_fallback_policies(set)),
+                        (None, None) => action.clone(),
                     };
                     self.sockets.entry(*addr).or_default().push(Rule {
                         id: RouteId::new(&namespace, &route.metadata.name, r),
@@ -408,9 +396,12 @@ impl Compiler<'_> {
             .collect();
         let mut keys = vec![loaded.key()];
         keys.extend(backend_keys);
-        let guards = attached(&self.guards, &keys);
-        let formats = attached(&self.formats, &keys);
-        let shaping = attached(&self.shaping, &keys);
+        let PolicySet {
+            guards,
+            formats,
+            shaping,
+            rate_limit,
+        } = self.policies.merged(&keys);
         Some(Action {
             backends,
             timeout,
@@ -418,6 +409,7 @@ impl Compiler<'_> {
             guards,
             formats,
             shaping,
+            rate_limit,
         })
     }
 
@@ -456,7 +448,7 @@ impl Compiler<'_> {
             namespace: Some(target_ns.to_string()),
             name: r.name.clone(),
         };
-        if let Some(policy) = self.guarded.get(&backend_key) {
+        if let Some(policy) = self.policies.unenforced.get(&backend_key) {
             return Err(format!(
                 "{policy} applies to {name} and Palisade cannot enforce it yet"
             ));
@@ -574,10 +566,6 @@ fn builtin_by_namespace(
 
 /// What a policy attached to the first of `keys` (route first, then its
 /// backends) that has one.
-fn attached<T: Clone>(map: &HashMap<ResourceKey, T>, keys: &[ResourceKey]) -> Option<T> {
-    keys.iter().find_map(|k| map.get(k).cloned())
-}
-
 /// Where a policy's `backendRef` (a Service with a port, or a static
 /// AgentgatewayBackend) can be dialled.
 fn resolve_endpoint(
@@ -623,183 +611,6 @@ fn resolve_endpoint(
 fn static_target(backend: &AgentgatewayBackend) -> Option<(String, u16)> {
     let s = backend.spec.static_.as_ref()?;
     Some((s.host.clone()?, u16::try_from(s.port?).ok()?))
-}
-
-/// Resources targeted by AgentgatewayPolicy / EnterpriseAgentgatewayPolicy, with the
-/// policy that targets them. Palisade does not enforce these policies yet, so whatever
-/// they target is not served (fail closed) rather than served without them.
-/// What policies do to the resources they target.
-#[derive(Default)]
-struct PolicyTargets {
-    /// Targets of policies Palisade cannot enforce yet, with the policy's name.
-    unenforced: HashMap<ResourceKey, String>,
-    /// Targets of prompt-guard policies, with the compiled guards.
-    guards: HashMap<ResourceKey, Arc<Guards>>,
-    /// Targets of `ai.routes` policies, with the request formats they choose.
-    formats: HashMap<ResourceKey, Arc<FormatRoutes>>,
-    /// Targets of request-shaping policies (aliases, defaults, overrides, prompt).
-    shaping: HashMap<ResourceKey, Arc<RequestShaping>>,
-}
-
-/// The AI settings Palisade enforces, when a policy asks for nothing else:
-/// prompt guards, per-route request formats and request shaping.
-struct EnforceableAi<'a> {
-    prompt_guard: Option<&'a palisade_api::kinds::agentgateway::ai::PromptGuard>,
-    routes: &'a BTreeMap<String, palisade_api::kinds::agentgateway::ai::RouteType>,
-    shaping: Option<RequestShaping>,
-}
-
-/// The enforceable AI settings of a policy, if it asks only for those.
-fn enforceable_ai(spec: &PolicySpec) -> Option<EnforceableAi<'_>> {
-    if spec.frontend.is_some() || spec.traffic.is_some() {
-        return None;
-    }
-    let backend = spec.backend.as_ref()?;
-    let ai = backend.ai.as_ref()?;
-    let rest_empty = backend.tcp.is_none()
-        && backend.tls.is_none()
-        && backend.http.is_none()
-        && backend.tunnel.is_none()
-        && backend.transformation.is_none()
-        && backend.health.is_none()
-        && backend.ext_auth.is_none()
-        && backend.auth.is_none()
-        && backend.mcp.is_none()
-        && backend.token_exchange.is_none()
-        && ai.transformations.is_empty()
-        && ai.final_transformations.is_empty()
-        && ai.prompt_caching.is_none();
-    let shaping = RequestShaping::from_policy(ai);
-    let something = ai.prompt_guard.is_some() || !ai.routes.is_empty() || shaping.is_some();
-    (rest_empty && something).then_some(EnforceableAi {
-        prompt_guard: ai.prompt_guard.as_ref(),
-        routes: &ai.routes,
-        shaping,
-    })
-}
-
-fn policy_targets(snapshot: &Snapshot) -> (PolicyTargets, Vec<Diagnostic>) {
-    let mut targets = PolicyTargets::default();
-    let mut diagnostics = Vec::new();
-    let mut visit = |loaded: &Loaded, spec: &PolicySpec| {
-        let namespace = loaded.resource.metadata().namespace.clone();
-        let policy = loaded.key().to_string();
-        let mut names: Vec<ResourceKey> = spec
-            .target_refs
-            .iter()
-            .map(|t| ResourceKey {
-                kind: t.kind.clone(),
-                namespace: namespace.clone(),
-                name: t.name.clone(),
-            })
-            .collect();
-        for selector in &spec.target_selectors {
-            names.extend(
-                snapshot
-                    .iter()
-                    .filter(|l| {
-                        let meta = l.resource.metadata();
-                        l.resource.meta().kind == selector.kind
-                            && meta.namespace == namespace
-                            && selector
-                                .match_labels
-                                .iter()
-                                .all(|(k, v)| meta.labels.get(k) == Some(v))
-                    })
-                    .map(Loaded::key),
-            );
-        }
-        if let Some(ai) = enforceable_ai(spec) {
-            if let Some(shaping) = ai.shaping {
-                let shaping = Arc::new(shaping);
-                for key in &names {
-                    targets
-                        .shaping
-                        .entry(key.clone())
-                        .or_insert_with(|| shaping.clone());
-                }
-            }
-            if !ai.routes.is_empty() {
-                match FormatRoutes::compile(ai.routes) {
-                    Ok(routes) => {
-                        let routes = Arc::new(routes);
-                        for key in &names {
-                            targets
-                                .formats
-                                .entry(key.clone())
-                                .or_insert_with(|| routes.clone());
-                        }
-                    }
-                    Err(why) => {
-                        diagnostics.push(loaded.diagnostic(
-                            Severity::Warning,
-                            "spec.backend.ai.routes",
-                            why.clone(),
-                            "until Palisade serves this route type, the routes it targets answer 503",
-                        ));
-                        for key in names {
-                            targets
-                                .unenforced
-                                .entry(key)
-                                .or_insert_with(|| format!("{policy} ({why})"));
-                        }
-                        return;
-                    }
-                }
-            }
-            let Some(prompt_guard) = ai.prompt_guard else {
-                return;
-            };
-            let policy_ns = namespace.as_deref().unwrap_or("default");
-            let resolve = |r: &BackendObjectReference| resolve_endpoint(snapshot, policy_ns, r);
-            match Guards::compile(&policy, prompt_guard, &resolve) {
-                Ok(guards) => {
-                    let guards = Arc::new(guards);
-                    for key in names {
-                        targets.guards.entry(key).or_insert_with(|| guards.clone());
-                    }
-                }
-                // Pattern errors were already reported when the snapshot's programs
-                // were compiled (with the same limits); other problems are reported
-                // here. Either way the targets fail closed.
-                Err(why) => {
-                    if let CompileError::Unsupported(message) = &why {
-                        diagnostics.push(loaded.diagnostic(
-                            Severity::Warning,
-                            "spec.backend.ai.promptGuard",
-                            message.clone(),
-                            "until this guard can run, the routes it targets answer 503",
-                        ));
-                    }
-                    for key in names {
-                        targets.unenforced.entry(key).or_insert_with(|| {
-                            format!("{policy} (its guard cannot be built: {why})")
-                        });
-                    }
-                }
-            }
-            return;
-        }
-        for key in names {
-            targets
-                .unenforced
-                .entry(key)
-                .or_insert_with(|| policy.clone());
-        }
-        diagnostics.push(loaded.diagnostic(
-            Severity::Warning,
-            "spec",
-            "Palisade does not enforce this policy yet (it enforces policies made only of backend.ai.promptGuard); the routes, Gateways and backends it targets answer 503 instead of being served without it",
-            "remove the policy to serve its targets unprotected, or wait for the issue that implements it",
-        ));
-    };
-    for (loaded, policy) in snapshot.of_kind::<AgentgatewayPolicy>() {
-        visit(loaded, &policy.spec);
-    }
-    for (loaded, policy) in snapshot.of_kind::<EnterpriseAgentgatewayPolicy>() {
-        visit(loaded, &policy.spec);
-    }
-    (targets, diagnostics)
 }
 
 /// The hostnames a route serves on a listener: the route's hostnames that the

@@ -4,7 +4,7 @@
 //! translated and guarded event by event when needed, passed through otherwise.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use futures_util::StreamExt;
@@ -19,12 +19,14 @@ use palisade_llm::defaults::{RequestDefaults, apply_defaults};
 use palisade_llm::provider::CLIENT_CREDENTIAL_HEADERS;
 use palisade_llm::sse::{SseEvent, SseParser};
 use palisade_llm::translate::{self, AnthropicToOpenAiStream};
+use palisade_llm::usage;
 use serde_json::Value;
 
 use crate::body::{self, Body, BoxError};
 use crate::guard::{Guards, RequestVerdict, ResponseGuard};
-use crate::llm::{FormatRoutes, LlmTarget};
-use crate::llm_shaping::RequestShaping;
+use crate::llm::LlmTarget;
+use crate::llm_usage::{StreamMeter, UsageMeter, is_usage_only_chunk};
+use crate::route::Action;
 use palisade_net::Clients;
 
 /// Largest request body accepted for an LLM route.
@@ -46,16 +48,17 @@ const DROPPED: &[&str] = &[
     "accept-encoding",
 ];
 
-/// Serves one request on an LLM backend.
+/// Serves one request on an LLM backend, accounting its usage with `meter`.
 pub async fn serve(
     clients: &Clients<Body>,
     req: Request<Incoming>,
     target: &Arc<LlmTarget>,
-    guards: Option<&Arc<Guards>>,
-    formats: Option<&FormatRoutes>,
-    shaping: Option<&RequestShaping>,
-    timeout: Option<Duration>,
+    action: &Action,
+    meter: UsageMeter,
 ) -> Response<Body> {
+    let guards = action.guards.as_ref();
+    let formats = action.formats.as_deref();
+    let timeout = action.timeout;
     let (parts, incoming) = req.into_parts();
     let path = parts.uri.path();
     let client_format = formats
@@ -81,7 +84,7 @@ pub async fn serve(
             );
         }
     };
-    if let Some(shaping) = shaping {
+    if let Some(shaping) = &action.shaping {
         shaping.apply(client_format, &mut body);
     }
     if let Some(guards) = guards {
@@ -112,6 +115,20 @@ pub async fn serve(
     };
     if let Err(e) = apply_defaults(&mut body, upstream_format, &defaults) {
         return error(client_format, StatusCode::BAD_REQUEST, &e.to_string());
+    }
+    let model = body
+        .get("model")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    // OpenAI reports a stream's usage only when asked; ask, and take the
+    // extra chunk out of the stream again for a client that did not.
+    let hide_usage = stream && upstream_format == ApiFormat::OpenAiChat && !include_usage;
+    if hide_usage && let Some(object) = body.as_object_mut() {
+        object.insert(
+            "stream_options".into(),
+            serde_json::json!({"include_usage": true}),
+        );
     }
     let upstream = match upstream_request(target, &parts.headers, upstream_format, &body) {
         Ok(r) => r,
@@ -146,16 +163,25 @@ pub async fn serve(
     let hooks = guards
         .filter(|g| g.has_response_hooks())
         .map(|g| (clients.plain(), g.as_ref()));
-    answer(
-        response,
+    let exchange = Exchange {
         client_format,
         upstream_format,
         translated,
         include_usage,
-        response_guard,
-        hooks,
-    )
-    .await
+        hide_usage,
+        model,
+    };
+    answer(response, exchange, response_guard, hooks, meter).await
+}
+
+/// What `answer` needs to know about the request.
+struct Exchange {
+    client_format: ApiFormat,
+    upstream_format: ApiFormat,
+    translated: bool,
+    include_usage: bool,
+    hide_usage: bool,
+    model: String,
 }
 
 fn upstream_request(
@@ -210,13 +236,19 @@ fn upstream_request(
 
 async fn answer(
     response: Response<Incoming>,
-    client_format: ApiFormat,
-    upstream_format: ApiFormat,
-    translated: bool,
-    include_usage: bool,
+    exchange: Exchange,
     guard: Option<ResponseGuard>,
     hooks: Option<(&Client<HttpConnector, Body>, &Guards)>,
+    meter: UsageMeter,
 ) -> Response<Body> {
+    let Exchange {
+        client_format,
+        upstream_format,
+        translated,
+        include_usage,
+        hide_usage,
+        model,
+    } = exchange;
     let (mut parts, incoming) = response.into_parts();
     for name in DROPPED {
         parts.headers.remove(*name);
@@ -227,13 +259,18 @@ async fn answer(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/event-stream"));
     if is_stream {
-        if !translated && guard.as_ref().is_none_or(|g| !g.inspects_streams()) {
-            return Response::from_parts(parts, body::boxed(incoming));
-        }
-        let events = EventPipeline::new(translated, include_usage, guard);
+        let meter = StreamMeter::new(Some(meter), model, upstream_format);
+        let events = EventPipeline {
+            parser: SseParser::new(),
+            translator: translated.then(|| AnthropicToOpenAiStream::new(now(), include_usage)),
+            guard: guard.filter(ResponseGuard::inspects_streams),
+            meter,
+            hide_usage,
+            finished: false,
+        };
         return Response::from_parts(parts, events.run(incoming));
     }
-    if !translated && guard.is_none() && hooks.is_none() {
+    if !parts.status.is_success() && !translated {
         return Response::from_parts(parts, body::boxed(incoming));
     }
     let bytes = match Limited::new(incoming, MAX_RESPONSE).collect().await {
@@ -247,9 +284,17 @@ async fn answer(
         }
     };
     let Ok(mut value) = serde_json::from_slice::<Value>(&bytes) else {
-        parts.headers.remove(header::CONTENT_LENGTH);
         return Response::from_parts(parts, body::full(bytes));
     };
+    if parts.status.is_success() {
+        meter.record(&model, usage::from_response(upstream_format, &value));
+    }
+    if !translated && guard.is_none() && hooks.is_none() {
+        parts
+            .headers
+            .insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
+        return Response::from_parts(parts, body::full(bytes));
+    }
     let status = parts.status;
     if status.is_success() {
         if let Some(guard) = &guard {
@@ -293,22 +338,22 @@ async fn answer(
     Response::from_parts(parts, body::full(out))
 }
 
-/// A streamed answer rebuilt event by event: guarded, then translated.
+/// A streamed answer read event by event for its usage and, when needed,
+/// rebuilt: guarded, translated, the usage chunk the client did not ask for
+/// removed. When nothing is rebuilt the upstream bytes pass unchanged.
 struct EventPipeline {
     parser: SseParser,
     translator: Option<AnthropicToOpenAiStream>,
     guard: Option<ResponseGuard>,
+    meter: StreamMeter,
+    hide_usage: bool,
     finished: bool,
 }
 
 impl EventPipeline {
-    fn new(translated: bool, include_usage: bool, guard: Option<ResponseGuard>) -> Self {
-        EventPipeline {
-            parser: SseParser::new(),
-            translator: translated.then(|| AnthropicToOpenAiStream::new(now(), include_usage)),
-            guard: guard.filter(ResponseGuard::inspects_streams),
-            finished: false,
-        }
+    /// Whether the upstream bytes pass unchanged.
+    fn passes_through(&self) -> bool {
+        self.translator.is_none() && self.guard.is_none() && !self.hide_usage
     }
 
     fn run(self, incoming: Incoming) -> Body {
@@ -324,7 +369,7 @@ impl EventPipeline {
                             let Ok(data) = frame.into_data() else {
                                 continue;
                             };
-                            match pipe.push(&data) {
+                            match pipe.push(data) {
                                 Ok(out) if out.is_empty() => continue,
                                 Ok(out) => return Some((Ok(Frame::data(out)), (pipe, upstream))),
                                 Err(e) => {
@@ -356,10 +401,20 @@ impl EventPipeline {
     }
 
     /// Feeds upstream bytes; returns the bytes to send the client now.
-    fn push(&mut self, data: &[u8]) -> Result<Bytes, String> {
-        let events = self.parser.push(data).map_err(|e| e.to_string())?;
+    fn push(&mut self, data: Bytes) -> Result<Bytes, String> {
+        let events = self.parser.push(&data).map_err(|e| e.to_string())?;
+        if self.passes_through() {
+            for event in &events {
+                self.meter.observe(event);
+            }
+            return Ok(data);
+        }
         let mut out = Vec::new();
         for event in events {
+            self.meter.observe(&event);
+            if self.hide_usage && is_usage_only_chunk(&event) {
+                continue;
+            }
             let guarded = match &mut self.guard {
                 Some(g) => g.push_event(event)?,
                 None => vec![event],
@@ -370,6 +425,7 @@ impl EventPipeline {
     }
 
     fn finish(&mut self) -> Bytes {
+        self.meter.finish();
         let mut out = Vec::new();
         let rest = match &mut self.guard {
             Some(g) => g.finish(),

@@ -62,6 +62,28 @@ pub struct McpServerLabels {
     pub server: String,
 }
 
+/// Labels of LLM token counts.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TokenLabels {
+    /// `namespace/name` of the route.
+    pub route: Arc<str>,
+    /// The model the request asked for (after aliases and defaults).
+    pub model: String,
+    /// The caller's principal, or `anonymous`.
+    pub principal: Arc<str>,
+    /// `input` or `output`.
+    pub kind: &'static str,
+}
+
+/// Labels of a request refused by a rate limit.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct LimitLabels {
+    /// `namespace/name` of the route.
+    pub route: Arc<str>,
+    /// The policy whose limit refused it.
+    pub policy: Arc<str>,
+}
+
 /// Every metric the gateway exports.
 pub struct Metrics {
     registry: Mutex<Registry>,
@@ -83,6 +105,10 @@ pub struct Metrics {
     pub mcp_sessions: Gauge,
     /// MCP upstreams started again after they died, by server.
     pub mcp_restarts: Family<McpServerLabels, Counter>,
+    /// LLM tokens by route, model, principal and kind (input/output).
+    pub llm_tokens: Family<TokenLabels, Counter>,
+    /// Requests refused by a local rate limit, by route and policy.
+    pub rate_limited: Family<LimitLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -158,8 +184,22 @@ impl Metrics {
             "MCP upstreams started again after they died, by server",
             mcp_restarts.clone(),
         );
+        let llm_tokens = Family::<TokenLabels, Counter>::default();
+        registry.register(
+            "llm_tokens",
+            "LLM tokens reported by providers, by route, model, principal and kind (input or output)",
+            llm_tokens.clone(),
+        );
+        let rate_limited = Family::<LimitLabels, Counter>::default();
+        registry.register(
+            "rate_limited_requests",
+            "Requests refused with 429 by a local rate limit, by route and policy",
+            rate_limited.clone(),
+        );
         Metrics {
             registry: Mutex::new(registry),
+            llm_tokens,
+            rate_limited,
             requests,
             durations,
             reloads,

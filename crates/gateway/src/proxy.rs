@@ -14,9 +14,11 @@ use hyper::body::Incoming;
 use crate::backend::Backend;
 use crate::body::{self, Body};
 use crate::llm_proxy;
+use crate::llm_usage::UsageMeter;
 use crate::mcp_endpoint::McpEndpoint;
-use crate::metrics::{Metrics, RequestLabels, RouteLabels};
+use crate::metrics::{LimitLabels, Metrics, RequestLabels, RouteLabels};
 use crate::plan::Plan;
+use crate::rate_limit::CallerKey;
 use crate::respond;
 use crate::route::RequestView;
 use crate::serve::{Conn, Handler};
@@ -24,6 +26,8 @@ use palisade_net::Clients;
 
 /// The metrics label of requests no route matched.
 static NO_ROUTE: LazyLock<Arc<str>> = LazyLock::new(|| Arc::from("none"));
+/// The principal label of unauthenticated callers.
+static ANONYMOUS: LazyLock<Arc<str>> = LazyLock::new(|| Arc::from("anonymous"));
 
 /// Shared state of the data plane.
 pub struct Proxy {
@@ -109,6 +113,21 @@ impl Proxy {
         };
         let label = rule.id.label().clone();
         let action = &rule.action;
+        // Until requests are authenticated, callers are told apart by address.
+        let caller = CallerKey::Address(conn.peer.ip());
+        if let Some(limiter) = &action.rate_limit
+            && let Err(limited) = limiter.admit(&caller, Instant::now())
+        {
+            self.metrics
+                .rate_limited
+                .get_or_create(&LimitLabels {
+                    route: label.clone(),
+                    policy: limited.policy.clone(),
+                })
+                .inc();
+            let response = respond::too_many_requests(limited.retry_after_secs, &limited.policy);
+            return (label, response);
+        }
         let Some(backend) = pick(&action.backends) else {
             let why = action
                 .unavailable
@@ -119,16 +138,14 @@ impl Proxy {
         let response = if let Some(spec) = backend.mcp_server() {
             self.mcp.streamable(req, spec, action.guards.as_ref()).await
         } else if let Some(target) = backend.llm_target() {
-            llm_proxy::serve(
-                &self.clients,
-                req,
-                target,
-                action.guards.as_ref(),
-                action.formats.as_deref(),
-                action.shaping.as_deref(),
-                action.timeout,
-            )
-            .await
+            let meter = UsageMeter {
+                route: label.clone(),
+                caller,
+                principal: ANONYMOUS.clone(),
+                limiter: action.rate_limit.clone().filter(|l| l.counts_tokens()),
+                metrics: self.metrics.clone(),
+            };
+            llm_proxy::serve(&self.clients, req, target, action, meter).await
         } else {
             self.forward(req, conn, &backend, action.timeout).await
         };

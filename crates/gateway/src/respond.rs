@@ -44,6 +44,19 @@ pub fn timeout(detail: &str) -> Response<Body> {
     error(StatusCode::GATEWAY_TIMEOUT, "upstream_timeout", detail)
 }
 
+/// 429: a rate limit refused the request; `Retry-After` says when to retry.
+pub fn too_many_requests(retry_after_secs: u64, policy: &str) -> Response<Body> {
+    let mut response = error(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        &format!("rate limit of {policy} exceeded; retry in {retry_after_secs} s"),
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+    response
+}
+
 /// A plain-text response (admin endpoints).
 pub fn text(
     status: StatusCode,

@@ -14,6 +14,8 @@ use crate::backend::Backend;
 use crate::guard::Guards;
 use crate::llm::FormatRoutes;
 use crate::llm_shaping::RequestShaping;
+use crate::policies::PolicySet;
+use crate::rate_limit::RateLimiter;
 
 /// Identifies the route rule that served a request (for metrics, logs and audit).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -239,6 +241,55 @@ pub struct Action {
     /// Request shaping (model aliases, defaults, overrides, prompt), for LLM backends.
     #[serde(skip)]
     pub shaping: Option<Arc<RequestShaping>>,
+    /// Local rate limits, checked before the backend is called.
+    #[serde(serialize_with = "limiter_policy")]
+    pub rate_limit: Option<Arc<RateLimiter>>,
+}
+
+impl Action {
+    /// An action that serves nothing: every request gets 503 with `why`.
+    pub fn unavailable(why: String) -> Action {
+        Action {
+            backends: Vec::new(),
+            timeout: None,
+            unavailable: Some(why),
+            guards: None,
+            formats: None,
+            shaping: None,
+            rate_limit: None,
+        }
+    }
+
+    /// This action with the policy sections it leaves unset taken from `set`
+    /// (the policies of a Gateway, which routes' own policies override).
+    pub fn with_fallback_policies(&self, set: &PolicySet) -> Action {
+        let mut own = PolicySet {
+            guards: self.guards.clone(),
+            formats: self.formats.clone(),
+            shaping: self.shaping.clone(),
+            rate_limit: self.rate_limit.clone(),
+        };
+        own.fill_from(set);
+        Action {
+            backends: self.backends.clone(),
+            timeout: self.timeout,
+            unavailable: self.unavailable.clone(),
+            guards: own.guards,
+            formats: own.formats,
+            shaping: own.shaping,
+            rate_limit: own.rate_limit,
+        }
+    }
+}
+
+fn limiter_policy<S: serde::Serializer>(
+    limiter: &Option<Arc<RateLimiter>>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match limiter {
+        Some(l) => s.serialize_some(l.policy()),
+        None => s.serialize_none(),
+    }
 }
 
 fn guard_name<S: serde::Serializer>(guards: &Option<Arc<Guards>>, s: S) -> Result<S::Ok, S::Error> {
@@ -315,12 +366,8 @@ mod tests {
                 method: None,
             },
             action: Arc::new(Action {
-                backends: vec![],
-                timeout: None,
                 unavailable: None,
-                guards: None,
-                formats: None,
-                shaping: None,
+                ..Action::unavailable(String::new())
             }),
             order: (String::new(), name.into(), 0),
         }

@@ -112,6 +112,7 @@ pub fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
                 compile: Options {
                     default_listener: parse_addr("--listen", &args.listen)?,
                     bind_address: args.bind_address,
+                    ..Options::default()
                 },
                 admin_addr: parse_addr("--admin-addr", &args.admin_addr)?,
                 state_dir: args.state_dir,

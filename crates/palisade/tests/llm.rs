@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use palisade_testkit::helpers::{self_signed_localhost, start_listening};
-use palisade_testkit::mock_llm::MockLlm;
+use palisade_testkit::mock_llm::{MockLlm, MockReply};
 use palisade_testkit::{Palisade, TempDir, peers};
 use serde_json::Value;
 
@@ -277,6 +277,15 @@ fn seed_curl_is_rejected_by_the_prompt_guard_and_never_reaches_the_provider() {
 }
 
 fn sdk(kind: &str, base_url: &str, mode: &str, prompt: &str) -> String {
+    let v = sdk_json(kind, base_url, mode, prompt);
+    match v["text"].as_str() {
+        Some(text) => text.to_string(),
+        None => panic!("{kind} {mode} via {base_url} failed: {v}"),
+    }
+}
+
+/// The probe's whole answer: `{text, usage_chunks}` or `{error: {status, retry_after, body}}`.
+fn sdk_json(kind: &str, base_url: &str, mode: &str, prompt: &str) -> Value {
     let out = Command::new(peers::python())
         .arg(repo_file("tests/clients/llm_probe.py"))
         .args([kind, base_url, mode, prompt])
@@ -287,8 +296,7 @@ fn sdk(kind: &str, base_url: &str, mode: &str, prompt: &str) -> String {
         "{kind} {mode} via {base_url}:\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    v["text"].as_str().unwrap().to_string()
+    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 #[test]
@@ -584,4 +592,148 @@ fn ai_policies_choose_the_format_and_shape_the_request() {
     assert_eq!(seen.body["model"], "claude-sonnet-4-20250514");
     assert_eq!(seen.body["system"], "Answer briefly.");
     assert_eq!(seen.body["temperature"], 0.1);
+}
+
+/// The value of the metric line that starts with `series` (labels included).
+fn metric(metrics: &str, series: &str) -> Option<f64> {
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
+}
+
+fn admin_metrics(palisade: &Palisade) -> String {
+    let out = Command::new("curl")
+        .args(["-sS", &format!("{}/metrics", palisade.admin_url())])
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn token_usage_is_metered_and_local_rate_limits_answer_429() {
+    let openai = MockLlm::start();
+    let anthropic = MockLlm::start();
+    let dir = TempDir::new("llm-limits");
+    let manifest = format!(
+        r#"{openai_route}
+---
+apiVersion: agentgateway.dev/v1alpha1
+kind: AgentgatewayPolicy
+metadata: {{name: token-budget}}
+spec:
+  targetRefs: [{{group: gateway.networking.k8s.io, kind: HTTPRoute, name: openai}}]
+  traffic:
+    rateLimit:
+      local: [{{tokens: 100, unit: Hours}}]
+---
+apiVersion: agentgateway.dev/v1alpha1
+kind: AgentgatewayBackend
+metadata: {{name: anthropic}}
+spec:
+  ai:
+    provider:
+      anthropic: {{model: claude-sonnet-4-20250514}}
+      host: 127.0.0.1
+      port: {anthropic_port}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {{name: limited}}
+spec:
+  rules:
+  - matches: [{{path: {{type: PathPrefix, value: /limited}}}}]
+    backendRefs: [{{group: agentgateway.dev, kind: AgentgatewayBackend, name: anthropic}}]
+---
+apiVersion: agentgateway.dev/v1alpha1
+kind: AgentgatewayPolicy
+metadata: {{name: two-per-minute}}
+spec:
+  targetRefs: [{{group: gateway.networking.k8s.io, kind: HTTPRoute, name: limited}}]
+  traffic:
+    rateLimit:
+      local: [{{requests: 2, unit: Minutes}}]
+"#,
+        openai_route = openai_route(openai.port(), ""),
+        anthropic_port = anthropic.port(),
+    );
+    let path = dir.path().join("llm.yaml");
+    std::fs::write(&path, manifest).unwrap();
+    let palisade = Palisade::builder(env!("CARGO_BIN_EXE_palisade"))
+        .arg("-f")
+        .arg(&path)
+        .start();
+    let base = palisade.listen_url();
+    let openai_url = format!("{base}/openai/v1");
+
+    // A stream whose client did not ask for usage: Palisade asks the provider
+    // for it, counts it, and the client still gets no usage chunk.
+    openai.push(MockReply::text("streamed answer").with_usage(30, 20));
+    let streamed = sdk_json("openai", &openai_url, "stream", "count me");
+    assert_eq!(streamed["text"], "streamed answer", "{streamed}");
+    assert_eq!(streamed["usage_chunks"], 0, "{streamed}");
+    assert_eq!(
+        openai.last_request().unwrap().body["stream_options"]["include_usage"],
+        true
+    );
+    // A non-streamed answer is counted from its usage object.
+    openai.push(MockReply::text("whole answer").with_usage(40, 20));
+    assert_eq!(
+        sdk("openai", &openai_url, "create", "and me"),
+        "whole answer"
+    );
+    let metrics = admin_metrics(&palisade);
+    let series = |kind: &str| {
+        format!(
+            r#"palisade_llm_tokens_total{{route="default/openai",model="gpt-4o-mini",principal="anonymous",kind="{kind}"}}"#
+        )
+    };
+    assert_eq!(metric(&metrics, &series("input")), Some(70.0), "{metrics}");
+    assert_eq!(metric(&metrics, &series("output")), Some(40.0), "{metrics}");
+    palisade.wait_for_log("input_tokens=40", std::time::Duration::from_secs(10));
+
+    // 110 tokens spent of 100 per hour: the next request is refused before it
+    // reaches the provider, with Retry-After, and the SDK sees a 429.
+    let calls = openai.request_count();
+    let refused = sdk_json("openai", &openai_url, "create", "one more?");
+    assert_eq!(refused["error"]["status"], 429, "{refused}");
+    let retry_after: u64 = refused["error"]["retry_after"]
+        .as_str()
+        .expect("Retry-After header")
+        .parse()
+        .unwrap();
+    // 10 tokens in debt at 100 per hour: 6 minutes.
+    assert!((300..=360).contains(&retry_after), "{retry_after}");
+    assert_eq!(openai.request_count(), calls, "the provider was called");
+
+    // Two requests per minute on the other route, counted per request.
+    let url = format!("{base}/limited");
+    assert_eq!(
+        seed_curl(&url, "first").0.lines().next().unwrap(),
+        "http/1.1 200 ok"
+    );
+    assert_eq!(
+        seed_curl(&url, "second").0.lines().next().unwrap(),
+        "http/1.1 200 ok"
+    );
+    let (head, body) = seed_curl(&url, "third");
+    assert!(head.starts_with("http/1.1 429"), "{head}\n{body}");
+    let retry_after: u64 = head
+        .lines()
+        .find_map(|l| l.strip_prefix("retry-after: "))
+        .expect("Retry-After")
+        .trim()
+        .parse()
+        .unwrap();
+    assert!((1..=30).contains(&retry_after), "{retry_after}");
+    assert!(body.contains("default/two-per-minute"), "{body}");
+    assert_eq!(anthropic.request_count(), 2);
+    let metrics = admin_metrics(&palisade);
+    assert_eq!(
+        metric(
+            &metrics,
+            r#"palisade_rate_limited_requests_total{route="default/limited",policy="AgentgatewayPolicy/default/two-per-minute"}"#
+        ),
+        Some(1.0),
+        "{metrics}"
+    );
 }

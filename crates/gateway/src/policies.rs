@@ -1,0 +1,313 @@
+//! AgentgatewayPolicy / EnterpriseAgentgatewayPolicy -> what each targeted
+//! resource gets.
+//!
+//! A policy is enforced only when Palisade implements every field it sets. A
+//! policy that sets anything else is reported with the fields it cannot
+//! enforce, and whatever it targets answers 503 (fail closed) rather than
+//! being served without it. When several policies set the same section on one
+//! target, the first one (in resource order) wins.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use palisade_api::diag::{Diagnostic, ResourceKey, Severity};
+use palisade_api::kinds::agentgateway::{
+    AgentgatewayPolicy, EnterpriseAgentgatewayPolicy, PolicySpec,
+};
+use palisade_api::kinds::gateway_api::BackendObjectReference;
+use palisade_api::load::Loaded;
+use palisade_api::snapshot::Snapshot;
+use serde_json::Value;
+
+use crate::guard::{CompileError, Guards, ResolveEndpoint};
+use crate::llm::FormatRoutes;
+use crate::llm_shaping::RequestShaping;
+use crate::rate_limit::{LimiterRegistry, RateLimiter};
+
+/// The policy fields Palisade enforces; a policy setting anything else is not
+/// enforced (its targets answer 503).
+const ENFORCED: &[&str] = &[
+    "backend.ai.promptGuard",
+    "backend.ai.routes",
+    "backend.ai.modelAliases",
+    "backend.ai.defaults",
+    "backend.ai.overrides",
+    "backend.ai.prompt",
+    "traffic.rateLimit.local",
+];
+
+/// What the policies attached to one resource do.
+#[derive(Clone, Default)]
+pub struct PolicySet {
+    /// Prompt guards (LLM and MCP backends).
+    pub guards: Option<Arc<Guards>>,
+    /// Request formats by path suffix (`ai.routes`).
+    pub formats: Option<Arc<FormatRoutes>>,
+    /// Request shaping (aliases, defaults, overrides, prompt enrichment).
+    pub shaping: Option<Arc<RequestShaping>>,
+    /// Local rate limits.
+    pub rate_limit: Option<Arc<RateLimiter>>,
+}
+
+impl PolicySet {
+    /// Fills the sections this set leaves unset from `other`.
+    pub fn fill_from(&mut self, other: &PolicySet) {
+        fn fill<T: Clone>(slot: &mut Option<T>, other: &Option<T>) {
+            if slot.is_none() {
+                slot.clone_from(other);
+            }
+        }
+        fill(&mut self.guards, &other.guards);
+        fill(&mut self.formats, &other.formats);
+        fill(&mut self.shaping, &other.shaping);
+        fill(&mut self.rate_limit, &other.rate_limit);
+    }
+}
+
+/// Policies by the resource they target.
+#[derive(Default)]
+pub struct Attachments {
+    /// Targets of policies Palisade cannot enforce, with the policy and why.
+    pub unenforced: HashMap<ResourceKey, String>,
+    /// Enforced policy sections by target.
+    pub sets: HashMap<ResourceKey, PolicySet>,
+}
+
+impl Attachments {
+    /// The policy set of the first of `keys` (most specific first), with
+    /// sections it leaves unset taken from the following ones.
+    pub fn merged(&self, keys: &[ResourceKey]) -> PolicySet {
+        let mut set = PolicySet::default();
+        for key in keys {
+            if let Some(found) = self.sets.get(key) {
+                set.fill_from(found);
+            }
+        }
+        set
+    }
+}
+
+/// Finds where a `backendRef` of a policy in a namespace can be dialled.
+pub type ResolveInNamespace<'a> =
+    dyn Fn(&str, &BackendObjectReference) -> Result<(String, u16), String> + 'a;
+
+/// Compiles every policy of the snapshot. `resolve` finds where a policy's
+/// `backendRef` (e.g. a webhook guard) can be dialled.
+pub fn attachments(
+    snapshot: &Snapshot,
+    limiters: &LimiterRegistry,
+    resolve: &ResolveInNamespace<'_>,
+) -> (Attachments, Vec<Diagnostic>) {
+    let mut out = Attachments::default();
+    let mut diagnostics = Vec::new();
+    let mut visit = |loaded: &Loaded, spec: &PolicySpec| {
+        let targets = targets(snapshot, loaded, spec);
+        let policy = loaded.key().to_string();
+        let unsupported = unenforced_fields(spec);
+        if !unsupported.is_empty() {
+            diagnostics.push(loaded.diagnostic(
+                Severity::Warning,
+                "spec",
+                format!(
+                    "Palisade does not enforce {} yet; the routes, Gateways and backends this policy targets answer 503 instead of being served without it",
+                    unsupported.join(", ")
+                ),
+                "remove those fields, or the policy, to serve its targets",
+            ));
+            mark_unenforced(&mut out, targets, &policy);
+            return;
+        }
+        let namespace = loaded
+            .resource
+            .metadata()
+            .namespace
+            .clone()
+            .unwrap_or_else(|| "default".into());
+        match compile_set(&policy, spec, limiters, &|r| resolve(&namespace, r)) {
+            Ok(set) => {
+                for key in targets {
+                    out.sets.entry(key).or_default().fill_from(&set);
+                }
+            }
+            Err((field, why, report)) => {
+                if report {
+                    diagnostics.push(loaded.diagnostic(
+                        Severity::Warning,
+                        field,
+                        why.clone(),
+                        "until Palisade can enforce this, the routes it targets answer 503",
+                    ));
+                }
+                mark_unenforced(&mut out, targets, &format!("{policy} ({why})"));
+            }
+        }
+    };
+    for (loaded, policy) in snapshot.of_kind::<AgentgatewayPolicy>() {
+        visit(loaded, &policy.spec);
+    }
+    for (loaded, policy) in snapshot.of_kind::<EnterpriseAgentgatewayPolicy>() {
+        visit(loaded, &policy.spec);
+    }
+    (out, diagnostics)
+}
+
+fn mark_unenforced(out: &mut Attachments, targets: Vec<ResourceKey>, why: &str) {
+    for key in targets {
+        out.unenforced.entry(key).or_insert_with(|| why.to_string());
+    }
+}
+
+/// The resources a policy targets: its `targetRefs` and what its
+/// `targetSelectors` select, in its own namespace.
+fn targets(snapshot: &Snapshot, loaded: &Loaded, spec: &PolicySpec) -> Vec<ResourceKey> {
+    let namespace = loaded.resource.metadata().namespace.clone();
+    let mut keys: Vec<ResourceKey> = spec
+        .target_refs
+        .iter()
+        .map(|t| ResourceKey {
+            kind: t.kind.clone(),
+            namespace: namespace.clone(),
+            name: t.name.clone(),
+        })
+        .collect();
+    for selector in &spec.target_selectors {
+        keys.extend(
+            snapshot
+                .iter()
+                .filter(|l| {
+                    let meta = l.resource.metadata();
+                    l.resource.meta().kind == selector.kind
+                        && meta.namespace == namespace
+                        && selector
+                            .match_labels
+                            .iter()
+                            .all(|(k, v)| meta.labels.get(k) == Some(v))
+                })
+                .map(Loaded::key),
+        );
+    }
+    keys
+}
+
+/// The fields a policy sets that Palisade does not enforce, as dotted paths
+/// (`traffic.cors`, `backend.ai.promptCaching`).
+fn unenforced_fields(spec: &PolicySpec) -> Vec<String> {
+    let mut out = Vec::new();
+    for (name, section) in [
+        ("frontend", serde_json::to_value(&spec.frontend)),
+        ("traffic", serde_json::to_value(&spec.traffic)),
+        ("backend", serde_json::to_value(&spec.backend)),
+    ] {
+        match section {
+            Ok(Value::Null) => {}
+            Ok(value) => walk(&value, name, &mut out),
+            Err(_) => out.push(name.to_string()),
+        }
+    }
+    out
+}
+
+fn walk(value: &Value, path: &str, out: &mut Vec<String>) {
+    let Some(object) = value.as_object() else {
+        out.push(path.to_string());
+        return;
+    };
+    if object.is_empty() {
+        // `traffic: {}` asks for nothing.
+        return;
+    }
+    for (key, child) in object {
+        let child_path = format!("{path}.{key}");
+        if ENFORCED.contains(&child_path.as_str()) {
+            continue;
+        }
+        let prefix = format!("{child_path}.");
+        if ENFORCED.iter().any(|e| e.starts_with(&prefix)) {
+            walk(child, &child_path, out);
+        } else {
+            out.push(child_path);
+        }
+    }
+}
+
+/// A section that cannot be built: (field, why, whether to report it as a
+/// diagnostic — pattern errors were already reported by the program check).
+type SetError = (&'static str, String, bool);
+
+/// Builds the enforced sections of one policy.
+fn compile_set(
+    policy: &str,
+    spec: &PolicySpec,
+    limiters: &LimiterRegistry,
+    resolve: &ResolveEndpoint<'_>,
+) -> Result<PolicySet, SetError> {
+    let mut set = PolicySet::default();
+    if let Some(ai) = spec.backend.as_ref().and_then(|b| b.ai.as_ref()) {
+        set.shaping = RequestShaping::from_policy(ai).map(Arc::new);
+        if !ai.routes.is_empty() {
+            let routes = FormatRoutes::compile(&ai.routes)
+                .map_err(|why| ("spec.backend.ai.routes", why, true))?;
+            set.formats = Some(Arc::new(routes));
+        }
+        if let Some(prompt_guard) = &ai.prompt_guard {
+            let guards = Guards::compile(policy, prompt_guard, resolve).map_err(|why| {
+                let report = matches!(why, CompileError::Unsupported(_));
+                let message = match &why {
+                    CompileError::Unsupported(message) => message.clone(),
+                    other => format!("its guard cannot be built: {other}"),
+                };
+                ("spec.backend.ai.promptGuard", message, report)
+            })?;
+            set.guards = Some(Arc::new(guards));
+        }
+    }
+    if let Some(limits) = spec
+        .traffic
+        .as_ref()
+        .and_then(|t| t.rate_limit.as_ref())
+        .map(|r| &r.local)
+        .filter(|local| !local.is_empty())
+    {
+        set.rate_limit = Some(limiters.limiter(policy, limits));
+    }
+    Ok(set)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(yaml: serde_json::Value) -> PolicySpec {
+        serde_json::from_value(yaml).unwrap()
+    }
+
+    #[test]
+    fn enforced_fields_pass_and_others_are_named() {
+        let ok = spec(serde_json::json!({
+            "targetRefs": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "name": "r"}],
+            "traffic": {"rateLimit": {"local": [{"requests": 1, "unit": "Seconds"}]}},
+            "backend": {"ai": {"promptGuard": {"request": []}, "modelAliases": {"a": "b"}}}
+        }));
+        assert!(
+            unenforced_fields(&ok).is_empty(),
+            "{:?}",
+            unenforced_fields(&ok)
+        );
+        let not_ok = spec(serde_json::json!({
+            "targetRefs": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "name": "r"}],
+            "traffic": {"cors": {"allowOrigins": ["https://a.example"]},
+                        "rateLimit": {"local": [{"requests": 1, "unit": "Seconds"}],
+                                      "global": {"url": "http://rls:8081", "domain": "d",
+                                                 "descriptors": [{"entries": [{"name": "n", "expression": "1"}]}]}}},
+            "backend": {"ai": {"promptCaching": {}}}
+        }));
+        assert_eq!(
+            unenforced_fields(&not_ok),
+            [
+                "traffic.cors",
+                "traffic.rateLimit.global",
+                "backend.ai.promptCaching"
+            ]
+        );
+    }
+}

@@ -190,6 +190,17 @@ impl McpEndpoint {
         }
         match *req.method() {
             Method::POST => self.post(req, server, guards).await,
+            Method::GET | Method::DELETE if server.stateless => {
+                let mut r = rpc_error(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    None,
+                    jsonrpc::INVALID_REQUEST,
+                    "this server is stateless (sessionRouting: Stateless): there is no session stream to open or close",
+                );
+                r.headers_mut()
+                    .insert(ALLOW, HeaderValue::from_static("POST"));
+                r
+            }
             Method::GET => self.get(req.headers(), server),
             Method::DELETE => self.delete(req.headers(), server),
             _ => {
@@ -220,6 +231,9 @@ impl McpEndpoint {
         let version = header_str(&parts.headers, VERSION_HEADER);
         if version == Some(MODERN_VERSION) || (version.is_none() && has_envelope(&value)) {
             return self.modern(&parts.headers, value, server, guards).await;
+        }
+        if server.stateless {
+            return self.stateless(version, value, server, guards).await;
         }
         let session_id = header_str(&parts.headers, SESSION_HEADER);
         if let Value::Array(items) = value {
@@ -304,6 +318,77 @@ impl McpEndpoint {
                 },
             ),
         }
+    }
+
+    /// A handshake-revision message to a `sessionRouting: Stateless` server: no
+    /// client session is kept; `initialize` is answered from, and requests are
+    /// served by, upstream sessions shared by every such client. Those shared
+    /// sessions declare no client capabilities, so upstreams send no sampling,
+    /// elicitation or roots requests, and client notifications are not
+    /// forwarded (no upstream request could be matched to them).
+    async fn stateless(
+        &self,
+        version: Option<&str>,
+        value: Value,
+        server: &Arc<ServerSpec>,
+        guards: Option<&Arc<Guards>>,
+    ) -> Response<Body> {
+        if let Some(v) = version
+            && !palisade_mcp::session::SUPPORTED_VERSIONS.contains(&v)
+        {
+            return rpc_error(
+                StatusCode::BAD_REQUEST,
+                None,
+                jsonrpc::INVALID_REQUEST,
+                &format!("Bad Request: unsupported MCP-Protocol-Version {v}"),
+            );
+        }
+        let message = match Message::from_value(value) {
+            Ok(m) => m,
+            Err(e) => {
+                return rpc_error(
+                    StatusCode::BAD_REQUEST,
+                    None,
+                    jsonrpc::INVALID_REQUEST,
+                    &format!("{e} (batches need a session; this server is stateless)"),
+                );
+            }
+        };
+        let (id, method, params) = match message {
+            Message::Request { id, method, params } => (id, method, params),
+            Message::Notification { .. } => return accepted(),
+            Message::Response { .. } => {
+                return rpc_error(
+                    StatusCode::BAD_REQUEST,
+                    None,
+                    jsonrpc::INVALID_REQUEST,
+                    "no server request is waiting for an answer: this server is stateless",
+                );
+            }
+        };
+        let session = match self.pooled_session(server, &Value::Null).await {
+            Ok(s) => s,
+            Err(e) => {
+                return json_response(
+                    StatusCode::BAD_GATEWAY,
+                    &Message::Response {
+                        id,
+                        outcome: Err(e),
+                    },
+                );
+            }
+        };
+        if method == "initialize" {
+            let requested = params
+                .as_ref()
+                .and_then(|p| p.get("protocolVersion"))
+                .and_then(Value::as_str);
+            let mut result = session.initialize_result();
+            result["protocolVersion"] = palisade_mcp::session::negotiate(requested).into();
+            return json_response(StatusCode::OK, &Message::result(id, result));
+        }
+        let reply = dispatch(&self.metrics, &session, id, &method, params, guards).await;
+        reply_response(reply, None).await
     }
 
     /// The session a request names, checked against the server and version.

@@ -9,7 +9,7 @@ use http::Uri;
 use palisade_api::diag::{Diagnostic, Severity};
 use palisade_api::kinds::agentgateway::AgentgatewayBackend;
 use palisade_api::kinds::agentgateway::backend::{
-    McpBackend, McpProtocol as TargetProtocol, PrefixMode,
+    McpBackend, McpProtocol as TargetProtocol, PrefixMode, SessionRouting,
 };
 use palisade_api::kinds::agentgateway::shared::FailureMode;
 use palisade_api::kinds::core::{Secret, Service};
@@ -161,6 +161,7 @@ fn local_server(
         failure: server::FailureMode::FailClosed,
         timeout: server.spec.timeout(),
         process,
+        stateless: false,
     })
 }
 
@@ -211,6 +212,7 @@ fn remote_server(
         failure: server::FailureMode::FailClosed,
         timeout: remote.spec.timeout(),
         process: None,
+        stateless: false,
     })
 }
 
@@ -318,6 +320,7 @@ fn federated_server(
         },
         timeout: DEFAULT_MCP_TIMEOUT,
         process: None,
+        stateless: mcp.session_routing() == SessionRouting::Stateless,
     })
 }
 

@@ -95,6 +95,10 @@ pub struct ServerSpec {
     /// A long-running process the targets live in (`MCPServer` with
     /// `transportType: http`), kept running while the server is configured.
     pub process: Option<StdioCommand>,
+    /// `sessionRouting: Stateless`: clients on the handshake revisions get no
+    /// session; every request is served by upstream sessions shared by all of
+    /// them, so any replica can serve any request.
+    pub stateless: bool,
 }
 
 impl ServerSpec {

@@ -1037,3 +1037,59 @@ fn remote_server_headers_from_a_secret_reach_the_upstream() {
     proxy.kill().unwrap();
     proxy.wait().unwrap();
 }
+
+#[tokio::test]
+async fn stateless_session_routing_keeps_no_client_session() {
+    let everything = HttpEverything::start();
+    let dir = TempDir::new("mcp-stateless");
+    let palisade = start(
+        &dir,
+        &federated_manifest(
+            &[("alpha", everything.port)],
+            "    sessionRouting: Stateless\n",
+        ),
+    );
+    let url = format!("{}/fed", palisade.listen_url());
+    // The SDK client works as usual on a handshake revision and on 2026-07-28.
+    for mode in ["legacy", "auto"] {
+        let report = probe(
+            &url,
+            &["--mode", mode, "--call", r#"echo={"message":"stateless"}"#],
+        );
+        assert_eq!(call_text(&report, "echo"), "Echo: stateless", "{mode}");
+    }
+    // initialize hands out no session, and a request without one is served.
+    let client = Client::new();
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}});
+    let r = post(&client, &url, &[], init).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.header("mcp-session-id"), None);
+    assert_eq!(r.json()["result"]["protocolVersion"], "2025-06-18");
+    assert!(r.json()["result"]["capabilities"]["tools"].is_object());
+    let list = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"});
+    let r = post(
+        &client,
+        &url,
+        &[("mcp-protocol-version", "2025-06-18")],
+        list,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let tools = r.json()["result"]["tools"].clone();
+    assert!(
+        tools
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["name"] == "echo"),
+        "{tools}"
+    );
+    // There is no session stream to open.
+    let req = Request::get(&url)
+        .header("accept", "text/event-stream")
+        .body(Body::empty())
+        .unwrap();
+    let r = client.send(req).await.unwrap();
+    assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
+}

@@ -1,0 +1,8 @@
+//! The store's integration tests: the conformance suite against SQLite and against
+//! a throwaway PostgreSQL server, plus what is specific to each backend.
+
+mod cases;
+mod common;
+mod pg_server;
+mod postgres;
+mod sqlite;

@@ -37,6 +37,8 @@ pub struct Compiled {
     pub plan: Option<Plan>,
     /// Every diagnostic, in source order.
     pub diagnostics: Vec<Diagnostic>,
+    /// The resources the Plan was compiled from.
+    pub snapshot: Snapshot,
 }
 
 /// Runs the whole pipeline on a loaded batch: snapshot checks, program compilation,
@@ -55,5 +57,6 @@ pub fn compile_batch(batch: Batch, options: &Options, generation: u64) -> Compil
     Compiled {
         plan: if has_errors { None } else { plan },
         diagnostics,
+        snapshot,
     }
 }

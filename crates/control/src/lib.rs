@@ -1,6 +1,10 @@
-//! Palisade's control plane: where configuration comes from, how it is validated and
-//! compiled, and the loop that keeps the data plane serving the latest valid Plan.
+//! Palisade's control plane: where configuration comes from (manifest files and
+//! the objects stored through the admin API), how it is validated and compiled,
+//! and the loop that keeps the data plane serving the latest valid Plan.
 
+pub mod bootstrap;
 pub mod config;
+pub mod oidc;
+pub mod plane;
 pub mod run;
 pub mod watch;

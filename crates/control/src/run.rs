@@ -16,7 +16,16 @@ use palisade_gateway::serve::serve;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::config::{Sources, compile_batch};
+use std::future::Future;
+use std::pin::Pin;
+
+use palisade_apiserver::{ApiServer, Authenticator, Body, TokenIssuer};
+use palisade_gateway::admin::AdminApi;
+use palisade_store::{Backend, EncryptionKey, StoreOptions, WatchEvent, WatchQuery};
+
+use crate::bootstrap;
+use crate::config::Sources;
+use crate::plane::ControlPlane;
 use crate::watch::FileWatch;
 
 /// Settings of a `palisade run`.
@@ -26,26 +35,46 @@ pub struct RunOptions {
     pub sources: Sources,
     /// Compile options (default listener, Gateway bind address).
     pub compile: Options,
-    /// Admin listener address; `None` disables it.
+    /// Admin listener address; `None` disables it (and the admin API).
     pub admin_addr: Option<SocketAddr>,
     /// State directory (created if missing).
     pub state_dir: std::path::PathBuf,
     /// How long shutdown waits for in-flight requests.
     pub drain: Duration,
+    /// PostgreSQL URL of the store; `None` keeps it in SQLite in the state dir.
+    pub store_url: Option<String>,
+}
+
+/// The parts of the data plane a reload updates.
+struct DataPlane {
+    proxy: Arc<Proxy>,
+    listeners: Listeners,
+    metrics: Arc<Metrics>,
 }
 
 /// Runs until SIGTERM or SIGINT. Fails when the first configuration is invalid or a
 /// listener cannot be bound at start.
 pub async fn run(options: RunOptions) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&options.state_dir).with_context(|| {
-        format!(
-            "cannot create the state directory {}",
-            options.state_dir.display()
-        )
-    })?;
+    create_state_dir(&options.state_dir)?;
     let metrics = Arc::new(Metrics::new());
     let proxy = Arc::new(Proxy::new(metrics.clone()));
-    let mut listeners = Listeners::new(proxy.clone(), options.drain);
+    let mut data = DataPlane {
+        listeners: Listeners::new(proxy.clone(), options.drain),
+        proxy: proxy.clone(),
+        metrics: metrics.clone(),
+    };
+
+    let key = EncryptionKey::from_env_or_file(&options.state_dir)
+        .context("cannot load the key that encrypts Secrets at rest")?;
+    let backend = Backend::from_url_or_dir(options.store_url.as_deref(), &options.state_dir);
+    let store = palisade_store::open(&backend, StoreOptions::new(key))
+        .await
+        .context("cannot open the resource store")?;
+    let plane = ControlPlane::new(
+        options.sources.clone(),
+        store.clone(),
+        options.compile.clone(),
+    );
 
     let (stop_admin, admin_stop_rx) = watch::channel(false);
     let admin_task = match options.admin_addr {
@@ -53,11 +82,13 @@ pub async fn run(options: RunOptions) -> anyhow::Result<()> {
             let listener = TcpListener::bind(addr)
                 .await
                 .with_context(|| format!("cannot listen on the admin address {addr}"))?;
+            let addr = listener.local_addr().unwrap_or(addr);
+            let admin = Admin::new(proxy.clone()).with_api(admin_api(&options, addr, &plane)?);
             tracing::info!(%addr, "admin listening");
             Some(tokio::spawn(serve(
                 listener,
                 addr,
-                Arc::new(Admin::new(proxy.clone())),
+                Arc::new(admin),
                 admin_stop_rx,
                 Duration::from_secs(1),
             )))
@@ -66,7 +97,10 @@ pub async fn run(options: RunOptions) -> anyhow::Result<()> {
     };
 
     let mut generation = 1;
-    let compiled = compile_batch(options.sources.load(), &options.compile, generation);
+    let compiled = plane
+        .reload(generation)
+        .await
+        .context("cannot read the resource store")?;
     log_diagnostics(&compiled.diagnostics);
     let Some(plan) = compiled.plan else {
         let errors = compiled.diagnostics.iter().filter(|d| d.is_error()).count();
@@ -75,12 +109,13 @@ pub async fn run(options: RunOptions) -> anyhow::Result<()> {
         );
     };
     let plan = Arc::new(plan);
-    let bind_errors = listeners.reconcile(&plan).await;
+    let bind_errors = data.listeners.reconcile(&plan).await;
     if let Some(e) = bind_errors.into_iter().next() {
         anyhow::bail!(e);
     }
     proxy.publish(plan);
     metrics.reload(true);
+    plane.mark_synced();
     tracing::info!(generation, "configuration loaded");
 
     let mut files = if options.sources.paths.is_empty() {
@@ -91,6 +126,7 @@ pub async fn run(options: RunOptions) -> anyhow::Result<()> {
                 .context("cannot watch the configuration files")?,
         )
     };
+    let mut stored = watch_store(&plane).await?;
 
     loop {
         tokio::select! {
@@ -101,24 +137,27 @@ pub async fn run(options: RunOptions) -> anyhow::Result<()> {
                     continue;
                 }
                 generation += 1;
-                let compiled = compile_batch(options.sources.load(), &options.compile, generation);
-                log_diagnostics(&compiled.diagnostics);
-                match compiled.plan {
-                    Some(plan) => {
-                        let plan = Arc::new(plan);
-                        for e in listeners.reconcile(&plan).await {
-                            tracing::error!(error = %e, "listener could not be bound; its routes are unreachable");
-                        }
-                        proxy.publish(plan);
-                        metrics.reload(true);
-                        tracing::info!(generation, "configuration reloaded");
+                if !reload(&plane, &mut data, generation).await {
+                    generation -= 1;
+                }
+            }
+            event = stored.recv() => {
+                match event {
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) => {
+                        tracing::warn!(error = %e, "the store watch failed; watching again from the current revision");
+                        stored = watch_store(&plane).await?;
                     }
                     None => {
-                        generation -= 1;
-                        metrics.reload(false);
-                        let errors = compiled.diagnostics.iter().filter(|d| d.is_error()).count();
-                        tracing::error!(errors, "configuration change rejected; still serving the previous configuration");
+                        tracing::warn!("the store watch ended; watching again from the current revision");
+                        stored = watch_store(&plane).await?;
                     }
+                }
+                // Several writes in a row make one reload.
+                while stored.try_recv().is_ok() {}
+                generation += 1;
+                if !reload(&plane, &mut data, generation).await {
+                    generation -= 1;
                 }
             }
             signal = shutdown_signal() => {
@@ -127,13 +166,124 @@ pub async fn run(options: RunOptions) -> anyhow::Result<()> {
             }
         }
     }
-    listeners.shutdown().await;
+    data.listeners.shutdown().await;
     let _ = stop_admin.send(true);
     if let Some(task) = admin_task {
         let _ = task.await;
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The state directory, created private to its owner.
+fn create_state_dir(dir: &std::path::Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    if !dir.exists() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .with_context(|| format!("cannot create the state directory {}", dir.display()))?;
+    }
+    Ok(())
+}
+
+/// The admin API, with the bootstrap admin credential and the service-account
+/// token issuer (whose issuer URL is the admin listener's).
+fn admin_api(
+    options: &RunOptions,
+    addr: SocketAddr,
+    plane: &Arc<ControlPlane>,
+) -> anyhow::Result<Arc<dyn AdminApi>> {
+    let server = format!("http://{addr}");
+    let (hash, created) = bootstrap::admin_credential(&options.state_dir, &server)?;
+    if let Some(path) = created {
+        tracing::info!(path = %path.display(), "admin credential written (point PALISADE_CONFIG at it, or run the CLI in this directory)");
+    }
+    let tokens = Arc::new(
+        TokenIssuer::load_or_create(server, options.state_dir.clone())
+            .context("cannot load the service-account signing key")?,
+    );
+    let authn = Authenticator::new(hash, tokens.clone(), Some(plane.oidc()));
+    let api = ApiServer::new(plane.store().clone(), plane.clone(), authn, tokens);
+    Ok(Arc::new(Api(api)))
+}
+
+/// The admin API as the admin listener calls it.
+struct Api(ApiServer);
+
+impl AdminApi for Api {
+    fn serves(&self, path: &str) -> bool {
+        ApiServer::serves(path)
+    }
+
+    fn handle(
+        &self,
+        req: http::Request<hyper::body::Incoming>,
+    ) -> Pin<Box<dyn Future<Output = http::Response<Body>> + Send + '_>> {
+        Box::pin(async move {
+            self.0.handle(req).await.unwrap_or_else(|| {
+                palisade_gateway::respond::error(
+                    http::StatusCode::NOT_FOUND,
+                    "not_found",
+                    "not an API path",
+                )
+            })
+        })
+    }
+}
+
+/// Watches every stored object from the revision the plane has loaded.
+async fn watch_store(
+    plane: &ControlPlane,
+) -> anyhow::Result<tokio::sync::mpsc::Receiver<palisade_store::Result<WatchEvent>>> {
+    let since = plane.revision();
+    let watch = plane
+        .store()
+        .watch(WatchQuery {
+            since_revision: Some(since),
+            ..WatchQuery::default()
+        })
+        .await
+        .context("cannot watch the resource store")?;
+    Ok(watch.into_receiver())
+}
+
+/// Reloads files and store; publishes the Plan if it compiles. Returns
+/// whether it was published.
+async fn reload(plane: &ControlPlane, data: &mut DataPlane, generation: u64) -> bool {
+    let published = match plane.reload(generation).await {
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read the resource store; still serving the previous configuration");
+            false
+        }
+        Ok(compiled) => {
+            log_diagnostics(&compiled.diagnostics);
+            match compiled.plan {
+                Some(plan) => {
+                    let plan = Arc::new(plan);
+                    for e in data.listeners.reconcile(&plan).await {
+                        tracing::error!(error = %e, "listener could not be bound; its routes are unreachable");
+                    }
+                    data.proxy.publish(plan);
+                    data.metrics.reload(true);
+                    tracing::info!(generation, "configuration reloaded");
+                    true
+                }
+                None => {
+                    data.metrics.reload(false);
+                    let errors = compiled.diagnostics.iter().filter(|d| d.is_error()).count();
+                    tracing::error!(
+                        errors,
+                        "configuration change rejected; still serving the previous configuration"
+                    );
+                    false
+                }
+            }
+        }
+    };
+    plane.mark_synced();
+    published
 }
 
 fn log_diagnostics(diagnostics: &[Diagnostic]) {

@@ -1,6 +1,9 @@
-//! The admin listener: health, readiness, Prometheus metrics and the effective
-//! configuration. Bound to loopback by default; later issues add the admin API here.
+//! The admin listener: health, readiness, Prometheus metrics, the effective
+//! configuration, and the control plane's API when one is attached. Bound to
+//! loopback by default.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use http::{Method, Request, Response, StatusCode};
@@ -11,20 +14,44 @@ use crate::proxy::Proxy;
 use crate::respond;
 use crate::serve::{Conn, Handler};
 
+/// An API served on the admin listener beside the built-in endpoints (the
+/// control plane's resource API).
+pub trait AdminApi: Send + Sync + 'static {
+    /// Whether the API answers `path`.
+    fn serves(&self, path: &str) -> bool;
+    /// Answers a request for one of its paths.
+    fn handle(
+        &self,
+        req: Request<Incoming>,
+    ) -> Pin<Box<dyn Future<Output = Response<Body>> + Send + '_>>;
+}
+
 /// Answers the admin endpoints.
 pub struct Admin {
     proxy: Arc<Proxy>,
+    api: Option<Arc<dyn AdminApi>>,
 }
 
 impl Admin {
     /// Admin endpoints over the given data plane.
     pub fn new(proxy: Arc<Proxy>) -> Self {
-        Admin { proxy }
+        Admin { proxy, api: None }
+    }
+
+    /// Also serves `api`.
+    pub fn with_api(mut self, api: Arc<dyn AdminApi>) -> Self {
+        self.api = Some(api);
+        self
     }
 }
 
 impl Handler for Admin {
     async fn handle(self: Arc<Self>, req: Request<Incoming>, _conn: Conn) -> Response<Body> {
+        if let Some(api) = &self.api
+            && api.serves(req.uri().path())
+        {
+            return api.handle(req).await;
+        }
         if req.method() != Method::GET && req.method() != Method::HEAD {
             return respond::error(
                 StatusCode::METHOD_NOT_ALLOWED,

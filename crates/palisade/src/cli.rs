@@ -56,7 +56,8 @@ pub struct RunArgs {
     /// Default listener address, serving HTTPRoutes without parentRefs; `none` disables it.
     #[arg(long, value_name = "ADDR|none", default_value = "127.0.0.1:8080")]
     pub listen: String,
-    /// Admin listener address (/healthz, /readyz, /metrics, /config); `none` disables it.
+    /// Admin listener address (/healthz, /readyz, /metrics, /config and the admin
+    /// API); `none` disables it.
     #[arg(long, value_name = "ADDR|none", default_value = "127.0.0.1:15000")]
     pub admin_addr: String,
     /// Address Gateway listeners bind to.
@@ -68,6 +69,10 @@ pub struct RunArgs {
     /// How long shutdown waits for in-flight requests, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
     pub drain_timeout: u64,
+    /// PostgreSQL URL of the resource store (for several replicas); without it
+    /// the store is SQLite in the state directory.
+    #[arg(long, value_name = "URL", env = "PALISADE_STORE_URL")]
+    pub store_url: Option<String>,
 }
 
 /// Arguments of `palisade validate`.
@@ -117,6 +122,7 @@ pub fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
                 admin_addr: parse_addr("--admin-addr", &args.admin_addr)?,
                 state_dir: args.state_dir,
                 drain: Duration::from_secs(args.drain_timeout),
+                store_url: args.store_url,
             };
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()

@@ -89,6 +89,8 @@ impl Subject {
 #[derive(Debug, Default)]
 pub struct Authorizer {
     grants: Vec<Grant>,
+    cluster_roles: HashMap<String, Arc<Vec<PolicyRule>>>,
+    roles: HashMap<(String, String), Arc<Vec<PolicyRule>>>,
 }
 
 impl Authorizer {
@@ -163,7 +165,32 @@ impl Authorizer {
                 rules,
             });
         }
-        Authorizer { grants }
+        Authorizer {
+            grants,
+            cluster_roles,
+            roles,
+        }
+    }
+
+    /// The rules of the role a binding in `namespace` refers to (`kind` is
+    /// `Role` or `ClusterRole`; built-in roles included), if it exists.
+    pub fn role_rules(
+        &self,
+        kind: RoleRefKind,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Option<Arc<Vec<PolicyRule>>> {
+        match kind {
+            RoleRefKind::ClusterRole => self
+                .cluster_roles
+                .get(name)
+                .cloned()
+                .or_else(|| builtin::rules(name).map(Arc::new)),
+            RoleRefKind::Role => self
+                .roles
+                .get(&(namespace?.to_string(), name.to_string()))
+                .cloned(),
+        }
     }
 
     /// The grants of `user` that apply in `namespace` (`None`: cluster scope,

@@ -1,0 +1,160 @@
+//! Service-account tokens: short-lived ES256 JWTs Palisade signs with its own
+//! key ring, for `system:serviceaccount:<ns>:<name>`, and their verification.
+
+use std::path::PathBuf;
+use std::sync::RwLock;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use palisade_identity::{KeyRing, KeyRingError, Validation, verify};
+use palisade_rbac::User;
+use serde_json::{Map, Value, json};
+
+/// Audience of the tokens Palisade issues for its own API and gateway.
+pub const AUDIENCE: &str = "palisade";
+/// Lifetime of a token when the request names none (kubectl's default is 1 h).
+pub const DEFAULT_LIFETIME: Duration = Duration::from_secs(3600);
+/// Shortest lifetime a token may be asked for (Kubernetes' minimum).
+pub const MIN_LIFETIME: Duration = Duration::from_secs(600);
+/// Longest lifetime a token may be asked for.
+pub const MAX_LIFETIME: Duration = Duration::from_secs(48 * 3600);
+
+/// Issues and verifies service-account tokens.
+pub struct TokenIssuer {
+    issuer: String,
+    keys: RwLock<KeyRing>,
+    dir: PathBuf,
+}
+
+/// A token and when it expires (Unix seconds).
+#[derive(Debug)]
+pub struct IssuedToken {
+    /// The compact JWT.
+    pub token: String,
+    /// Expiry, Unix seconds.
+    pub expires: i64,
+}
+
+impl TokenIssuer {
+    /// An issuer named `issuer` (the `iss` claim) with the key ring in `dir`
+    /// (created on first use, mode 0600).
+    pub fn load_or_create(issuer: impl Into<String>, dir: PathBuf) -> Result<Self, KeyRingError> {
+        let keys = KeyRing::load_or_create(&dir)?;
+        Ok(TokenIssuer {
+            issuer: issuer.into(),
+            keys: RwLock::new(keys),
+            dir,
+        })
+    }
+
+    /// The `iss` of issued tokens.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// The public keys, as a JWKS document.
+    pub fn jwks(&self) -> Value {
+        self.keys
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .jwks_json()
+    }
+
+    /// Signs a token for ServiceAccount `namespace/name` (whose uid is `uid`)
+    /// valid for `lifetime` (clamped to the allowed range).
+    pub fn issue(
+        &self,
+        namespace: &str,
+        name: &str,
+        uid: &str,
+        lifetime: Duration,
+    ) -> Result<IssuedToken, String> {
+        let lifetime = lifetime.clamp(MIN_LIFETIME, MAX_LIFETIME);
+        let now = unix_now();
+        let expires = now + lifetime.as_secs() as i64;
+        let mut jti = [0u8; 16];
+        ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut jti)
+            .map_err(|_| "the system random source failed".to_string())?;
+        let claims = json!({
+            "iss": self.issuer,
+            "sub": palisade_api::kinds::core::service_account_principal(namespace, name),
+            "aud": [AUDIENCE],
+            "iat": now,
+            "nbf": now,
+            "exp": expires,
+            "jti": jti.iter().map(|b| format!("{b:02x}")).collect::<String>(),
+            "palisade.dev": {"serviceaccount": {"namespace": namespace, "name": name, "uid": uid}},
+        });
+        let Value::Object(claims) = claims else {
+            unreachable!("a json! object literal is an object")
+        };
+        let token = self
+            .keys
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .sign(&claims)
+            .map_err(|e| format!("cannot sign the token: {e}"))?;
+        Ok(IssuedToken { token, expires })
+    }
+
+    /// The ServiceAccount a token of ours names, with the uid it was issued
+    /// for, if it verifies. `None` for tokens of other issuers.
+    pub fn verify(&self, token: &str) -> Option<Result<(User, String), String>> {
+        let issuer = unverified_issuer(token)?;
+        if issuer != self.issuer {
+            return None;
+        }
+        let keys = self
+            .keys
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .key_set();
+        let validation = Validation::new([self.issuer.clone()], [AUDIENCE.to_string()])
+            .with_required_claims(["sub", "exp", "iat"]);
+        Some(
+            verify(token, &keys, &validation)
+                .map_err(|e| format!("invalid service-account token: {e}"))
+                .and_then(|claims| {
+                    let sa = claims
+                        .get("palisade.dev")
+                        .and_then(|p| p.get("serviceaccount"))
+                        .cloned()
+                        .unwrap_or(Value::Null);
+                    let field =
+                        |name: &str| sa.get(name).and_then(Value::as_str).map(str::to_string);
+                    match (field("namespace"), field("name"), field("uid")) {
+                        (Some(ns), Some(name), Some(uid)) => {
+                            Ok((User::service_account(&ns, &name), uid))
+                        }
+                        _ => Err("the service-account token names no service account".into()),
+                    }
+                }),
+        )
+    }
+
+    /// Starts signing with a new key; tokens of the old one keep verifying
+    /// until they expire. The key ring is saved.
+    pub fn rotate(&self) -> Result<(), KeyRingError> {
+        let mut keys = self.keys.write().unwrap_or_else(|p| p.into_inner());
+        keys.rotate()?;
+        keys.save(&self.dir)
+    }
+}
+
+/// The `iss` claim of a JWT, read without verifying anything (to pick the
+/// verifier). `None` when the token is not a JWT.
+pub fn unverified_issuer(token: &str) -> Option<String> {
+    use base64::Engine;
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()?;
+    let claims: Map<String, Value> = serde_json::from_slice(&bytes).ok()?;
+    claims.get("iss")?.as_str().map(str::to_string)
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}

@@ -1,8 +1,10 @@
 """Drives an MCP server through Palisade with the official Python SDK and prints
 what it saw as one JSON object, for the Rust end-to-end tests to assert on.
 
-usage: mcp_probe.py URL [--mode auto|legacy|2026-07-28] [--transport streamable|sse]
+usage: mcp_probe.py URL [--mode auto|legacy|2026-07-28] [--transport streamable|sse|stdio]
                         [--tool NAME --args JSON]... [--progress TOOL] [--prompts] [--resources]
+  --transport stdio     URL is a command: spawn it (with each --stdio-arg) and speak
+                        MCP over its stdin/stdout, as a client connected directly
   --logs TOOL           call TOOL (server-everything's toggle-simulated-logging) and
                         wait up to 12 s for a log notification sent outside any request
   --sampling            declare sampling; answer createMessage with a fixed text
@@ -17,6 +19,7 @@ import sys
 
 import anyio
 from mcp import Client
+from mcp.client.stdio import StdioServerParameters
 from mcp.client.sse import sse_client
 
 
@@ -24,7 +27,8 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("url")
     parser.add_argument("--mode", default="auto")
-    parser.add_argument("--transport", default="streamable", choices=["streamable", "sse"])
+    parser.add_argument("--transport", default="streamable", choices=["streamable", "sse", "stdio"])
+    parser.add_argument("--stdio-arg", action="append", default=[], help="argument of the stdio command")
     parser.add_argument("--call", action="append", default=[], help="NAME=JSON arguments")
     parser.add_argument("--progress", help="tool to call with a progress callback")
     parser.add_argument("--prompts", action="store_true")
@@ -57,7 +61,12 @@ async def main() -> None:
             }
         return calls
 
-    target = sse_client(opts.url) if opts.transport == "sse" else opts.url
+    if opts.transport == "sse":
+        target = sse_client(opts.url)
+    elif opts.transport == "stdio":
+        target = StdioServerParameters(command=opts.url, args=opts.stdio_arg)
+    else:
+        target = opts.url
     out: dict = {}
     with anyio.fail_after(120):
         extra = {"sampling_callback": sample} if opts.sampling else {}

@@ -102,6 +102,15 @@ pub async fn serve(
     };
     let translated = client_format != upstream_format;
     let stream = body.get("stream").and_then(Value::as_bool) == Some(true);
+    // Webhook guards judge whole answers; a stream would reach the client
+    // before its verdict, so it is refused rather than passed unchecked.
+    if stream && guards.is_some_and(|g| g.has_response_hooks()) {
+        return error(
+            client_format,
+            StatusCode::BAD_REQUEST,
+            "this route checks answers with a webhook guard, which needs the whole answer: send the request with stream: false",
+        );
+    }
     let include_usage = translate::stream_include_usage(&body);
     if translated {
         body = match translate::openai_chat_to_anthropic(&body) {

@@ -455,6 +455,18 @@ spec:
     );
     assert_eq!(mock.request_count(), before);
 
+    // A stream would reach the client before the webhook's verdict: refused,
+    // in the client's wire format, and the provider is not called.
+    let refused = sdk_json("openai", &url, "stream", "stream me");
+    assert_eq!(refused["error"]["status"], 400, "{refused}");
+    assert!(
+        refused["error"]["body"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("stream: false")),
+        "{refused}"
+    );
+    assert_eq!(mock.request_count(), before);
+
     // The webhook is gone: fail closed.
     webhook.kill().unwrap();
     webhook.wait().unwrap();

@@ -13,6 +13,8 @@ use palisade_control::config::{Sources, compile_batch};
 use palisade_control::run::{RunOptions, run};
 use palisade_gateway::compile::Options;
 
+use palisade_client::{GlobalArgs, KubeCommand};
+
 use crate::logging::LogFormat;
 
 /// Palisade: a zero-trust gateway and control plane for AI agents.
@@ -29,6 +31,9 @@ pub struct Cli {
     /// Log level filter (e.g. info, debug, palisade_gateway=debug); RUST_LOG wins when set.
     #[arg(long, global = true, default_value = "info")]
     pub log_level: String,
+    /// Admin API connection and identity (kubectl-style commands).
+    #[command(flatten)]
+    pub kube: GlobalArgs,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -45,6 +50,9 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Print the version.
     Version,
+    /// kubectl's commands against the admin API.
+    #[command(flatten)]
+    Kube(KubeCommand),
 }
 
 /// Arguments of `palisade run`.
@@ -104,8 +112,26 @@ pub enum OutputFormat {
 }
 
 /// Runs a subcommand.
-pub fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
+pub fn dispatch(command: Command, kube: &GlobalArgs) -> anyhow::Result<ExitCode> {
     match command {
+        Command::Kube(KubeCommand::Completion(args)) => {
+            let mut cli = <Cli as clap::CommandFactory>::command();
+            palisade_client::write_completion(args.shell, &mut cli, &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Kube(command) => {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .context("cannot start the async runtime")?;
+            let code = runtime.block_on(palisade_client::run(
+                command,
+                kube,
+                &mut std::io::stdout(),
+                &mut std::io::stderr(),
+            ));
+            Ok(ExitCode::from(u8::try_from(code).unwrap_or(1)))
+        }
         Command::Version => {
             println!("palisade {}", env!("CARGO_PKG_VERSION"));
             Ok(ExitCode::SUCCESS)

@@ -98,10 +98,27 @@ impl ApiServer {
             Route::Jwks => return Ok(json_response(StatusCode::OK, &self.tokens.jwks())),
             _ => {}
         }
-        let user = self
+        let user = match self
             .authn
             .authenticate(req.headers(), self.config.as_ref())
-            .await?;
+            .await
+        {
+            Ok(user) => user,
+            Err(e) => {
+                let anonymous = Caller {
+                    user: palisade_rbac::User {
+                        name: "system:anonymous".into(),
+                        groups: Vec::new(),
+                    },
+                    impersonator: None,
+                };
+                let verb = req.method().as_str().to_ascii_lowercase();
+                let key = ObjectKey::new("", "", "", req.uri().path());
+                self.audit(&anonymous, &verb, key, Outcome::Denied, Some(&e.message))
+                    .await;
+                return Err(e);
+            }
+        };
         let authz = self.config.authorizer();
         let caller = match self.authn.impersonate(user.clone(), req.headers(), &authz) {
             Ok(c) => c,

@@ -17,6 +17,8 @@ pub const DEFAULT_LIFETIME: Duration = Duration::from_secs(3600);
 pub const MIN_LIFETIME: Duration = Duration::from_secs(600);
 /// Longest lifetime a token may be asked for.
 pub const MAX_LIFETIME: Duration = Duration::from_secs(48 * 3600);
+/// Age after which the signing key is replaced at start-up.
+pub const KEY_ROTATION_AGE: Duration = Duration::from_secs(30 * 24 * 3600);
 
 /// Issues and verifies service-account tokens.
 pub struct TokenIssuer {
@@ -37,8 +39,20 @@ pub struct IssuedToken {
 impl TokenIssuer {
     /// An issuer named `issuer` (the `iss` claim) with the key ring in `dir`
     /// (created on first use, mode 0600).
+    /// A signing key older than [`KEY_ROTATION_AGE`] is rotated; retired keys
+    /// are dropped once no token they signed can still be valid.
     pub fn load_or_create(issuer: impl Into<String>, dir: PathBuf) -> Result<Self, KeyRingError> {
-        let keys = KeyRing::load_or_create(&dir)?;
+        let mut keys = KeyRing::load_or_create(&dir)?;
+        let now = unix_now() as u64;
+        if now.saturating_sub(keys.current_created()) > KEY_ROTATION_AGE.as_secs() {
+            keys.rotate()?;
+            tracing::info!(kid = keys.kid(), "service-account signing key rotated");
+        }
+        let pruned = keys.prune_retired(now.saturating_sub(MAX_LIFETIME.as_secs()));
+        if pruned > 0 {
+            tracing::info!(pruned, "retired signing keys no longer needed were dropped");
+        }
+        keys.save(&dir)?;
         Ok(TokenIssuer {
             issuer: issuer.into(),
             keys: RwLock::new(keys),

@@ -160,6 +160,11 @@ impl KeyRing {
         self.current.kid()
     }
 
+    /// When the current key was created (Unix seconds).
+    pub fn current_created(&self) -> u64 {
+        self.created
+    }
+
     /// Signs `claims` with the current key (see [`Signer::sign`]).
     pub fn sign(&self, claims: &Map<String, Value>) -> Result<String, SignError> {
         self.current.sign(claims)

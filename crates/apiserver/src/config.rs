@@ -39,6 +39,10 @@ pub trait Configuration: AccountDirectory {
     /// introduce, if any.
     fn admit(&self, change: Change<'_>) -> Result<(), Vec<String>>;
 
+    /// The OIDC providers people can sign in with: name, issuer, client id
+    /// and scopes (nothing secret), for `palisade login`.
+    fn login_providers(&self) -> Vec<Value>;
+
     /// Resolves once the served configuration includes store revision
     /// `revision` (or after a bounded wait), so that a client's next request
     /// sees its own write (e.g. a new RoleBinding).

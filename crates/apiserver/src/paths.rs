@@ -27,6 +27,8 @@ pub enum Route {
     Discovery,
     /// `GET /openid/v1/jwks`: the service-account signing keys.
     Jwks,
+    /// `GET /login/providers`: the OIDC providers `palisade login` can use.
+    LoginProviders,
 }
 
 /// A collection or object of one kind.
@@ -52,6 +54,7 @@ pub fn parse(path: &str) -> Result<Option<Route>, ApiError> {
         ["openapi", "v3"] => return Ok(Some(Route::OpenApi)),
         [".well-known", "openid-configuration"] => return Ok(Some(Route::Discovery)),
         ["openid", "v1", "jwks"] => return Ok(Some(Route::Jwks)),
+        ["login", "providers"] => return Ok(Some(Route::LoginProviders)),
         [
             "apis",
             "authorization.k8s.io",

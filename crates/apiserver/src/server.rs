@@ -96,6 +96,12 @@ impl ApiServer {
                 ));
             }
             Route::Jwks => return Ok(json_response(StatusCode::OK, &self.tokens.jwks())),
+            Route::LoginProviders => {
+                return Ok(json_response(
+                    StatusCode::OK,
+                    &json!({"providers": self.config.login_providers()}),
+                ));
+            }
             _ => {}
         }
         let user = match self
@@ -146,7 +152,9 @@ impl ApiServer {
             }
             Route::AccessReview => self.access_review(req, &caller, &authz).await,
             Route::Audit => self.audit_query(&req, &caller, &authz).await,
-            Route::OpenApi | Route::Discovery | Route::Jwks => unreachable!("answered above"),
+            Route::OpenApi | Route::Discovery | Route::Jwks | Route::LoginProviders => {
+                unreachable!("answered above")
+            }
         }
     }
 

@@ -34,6 +34,8 @@ const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
 /// One configured provider.
 struct Provider {
     name: String,
+    client_id: String,
+    scopes: Vec<String>,
     issuer: String,
     audiences: Vec<String>,
     username_claim: Option<String>,
@@ -96,6 +98,8 @@ impl OidcProviders {
                 p.issuer == spec.issuer
                     && p.audiences == audiences
                     && p.name == name
+                    && p.client_id == spec.client_id
+                    && p.scopes == spec.scopes
                     && p.username_claim == spec.username_claim
                     && p.role_mapper.as_ref().map(Program::source)
                         == mapping.and_then(|m| m.role_mapper.as_deref())
@@ -108,6 +112,8 @@ impl OidcProviders {
                 spec.issuer.clone(),
                 Arc::new(Provider {
                     name,
+                    client_id: spec.client_id.clone(),
+                    scopes: spec.scopes.clone(),
                     issuer: spec.issuer.clone(),
                     audiences,
                     username_claim: spec.username_claim.clone(),
@@ -119,6 +125,27 @@ impl OidcProviders {
             );
         }
         self.providers.store(Arc::new(next));
+    }
+}
+
+impl OidcProviders {
+    /// What `palisade login` needs to know of each provider (nothing secret).
+    pub fn public_info(&self) -> Vec<Value> {
+        let mut providers: Vec<Value> = self
+            .providers
+            .load()
+            .values()
+            .map(|p| {
+                serde_json::json!({
+                    "name": p.name,
+                    "issuer": p.issuer,
+                    "clientId": p.client_id,
+                    "scopes": p.scopes,
+                })
+            })
+            .collect();
+        providers.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
+        providers
     }
 }
 

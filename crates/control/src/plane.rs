@@ -312,6 +312,10 @@ impl Configuration for ControlPlane {
         }
     }
 
+    fn login_providers(&self) -> Vec<Value> {
+        self.oidc.public_info()
+    }
+
     fn synced(&self, revision: i64) -> BoxFuture<'_, ()> {
         let mut rx = self.synced.subscribe();
         Box::pin(async move {

@@ -71,49 +71,6 @@ fn start(dir: &Path) -> Palisade {
         .start()
 }
 
-/// The ClusterRole and ClusterRoleBinding of the seed, verbatim.
-const SEED_RBAC: &str = r#"apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRole
-metadata:
-  name: kagent-crd-viewer
-rules:
-  - apiGroups: ["kagent.dev"]
-    resources: ["agents", "mcpservers", "modelconfigs"]
-    verbs: ["get", "list", "watch"]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRoleBinding
-metadata:
-  name: kagent-viewer-binding
-subjects:
-  - kind: ServiceAccount
-    name: test-reader
-    namespace: kagent
-roleRef:
-  kind: ClusterRole
-  name: kagent-crd-viewer
-  apiGroup: rbac.authorization.k8s.io
-"#;
-
-/// The seed's MCPServer for the read-only service account, verbatim.
-const SEED_MCP: &str = r#"apiVersion: kagent.dev/v1alpha1
-kind: MCPServer
-metadata:
-  name: test-reader-only
-  namespace: kagent
-  labels:
-    kagent.solo.io/waypoint: "true"
-spec:
-  deployment:
-    image: mcp/everything
-    port: 3000
-    cmd: npx
-    args:
-      - "-y"
-      - "@modelcontextprotocol/server-github"
-  transportType: stdio
-"#;
-
 #[test]
 fn s10_kubernetes_rbac_commands_work_with_palisade() {
     let dir = TempDir::new("seed-s10");
@@ -127,7 +84,10 @@ fn s10_kubernetes_rbac_commands_work_with_palisade() {
         "{err}"
     );
 
-    let (out, err, code) = sh(&cli, "apply -f -", SEED_RBAC);
+    // The seed's ClusterRole, ClusterRoleBinding and MCPServer, verbatim.
+    let seed_rbac = seed_file("11-rbac-kagent-crd-viewer.yaml");
+    let seed_mcp = seed_file("12-mcpserver-test-reader-only.yaml");
+    let (out, err, code) = sh(&cli, "apply -f -", &seed_rbac);
     assert_eq!(
         (out.as_str(), code),
         (
@@ -137,7 +97,7 @@ fn s10_kubernetes_rbac_commands_work_with_palisade() {
         "{err}"
     );
     // Applying again changes nothing.
-    let (out, _, code) = sh(&cli, "apply -f -", SEED_RBAC);
+    let (out, _, code) = sh(&cli, "apply -f -", &seed_rbac);
     assert_eq!(
         (out.as_str(), code),
         (
@@ -167,7 +127,7 @@ fn s10_kubernetes_rbac_commands_work_with_palisade() {
     let (out, err, code) = sh(
         &cli,
         "apply -f - --as=system:serviceaccount:kagent:test-reader",
-        SEED_MCP,
+        &seed_mcp,
     );
     assert_eq!(code, 1, "{out}{err}");
     assert_eq!(out, "");

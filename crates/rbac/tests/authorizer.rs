@@ -6,33 +6,23 @@ use palisade_api::load::load_str;
 use palisade_api::snapshot::Snapshot;
 use palisade_rbac::{Action, Authorizer, Decision, User, builtin, forbidden_message};
 
-const SEED_RBAC: &str = r#"
-apiVersion: v1
-kind: ServiceAccount
-metadata: {name: test-reader, namespace: kagent}
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRole
-metadata:
-  name: kagent-crd-viewer
-rules:
-  - apiGroups: ["kagent.dev"]
-    resources: ["agents", "mcpservers", "modelconfigs"]
-    verbs: ["get", "list", "watch"]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRoleBinding
-metadata:
-  name: kagent-viewer-binding
-subjects:
-  - kind: ServiceAccount
-    name: test-reader
-    namespace: kagent
-roleRef:
-  kind: ClusterRole
-  name: kagent-crd-viewer
-  apiGroup: rbac.authorization.k8s.io
----
+/// The seed's ServiceAccount, ClusterRole and ClusterRoleBinding (examples/seed,
+/// verbatim), plus a namespaced Role and RoleBinding.
+fn seed_rbac() -> String {
+    let seed = |name: &str| {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../examples/seed")
+            .join(name);
+        std::fs::read_to_string(path).unwrap()
+    };
+    format!(
+        "{}\n---\n{}\n{NAMESPACED_RBAC}",
+        seed("10-serviceaccount-test-reader.yaml"),
+        seed("11-rbac-kagent-crd-viewer.yaml")
+    )
+}
+
+const NAMESPACED_RBAC: &str = r#"---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: Role
 metadata: {name: route-editor, namespace: team-a}
@@ -77,7 +67,7 @@ fn action<'a>(verb: &'a str, group: &'a str, resource: &'a str, ns: Option<&'a s
 
 #[test]
 fn seed_service_account_reads_but_cannot_create_mcpservers() {
-    let authz = authorizer(SEED_RBAC);
+    let authz = authorizer(&seed_rbac());
     let reader = User::service_account("kagent", "test-reader");
     for verb in ["get", "list", "watch"] {
         let decision = authz.decide(
@@ -122,7 +112,7 @@ fn seed_service_account_reads_but_cannot_create_mcpservers() {
 
 #[test]
 fn role_bindings_apply_in_their_namespace_only_and_honour_resource_names() {
-    let authz = authorizer(SEED_RBAC);
+    let authz = authorizer(&seed_rbac());
     let alice = User::new("alice", []);
     assert!(
         authz
@@ -237,7 +227,7 @@ fn built_in_roles_follow_the_oidc_mapping_groups() {
 
 #[test]
 fn nobody_grants_more_than_they_hold() {
-    let authz = authorizer(SEED_RBAC);
+    let authz = authorizer(&seed_rbac());
     let reader = User::service_account("kagent", "test-reader");
     let viewer_rules = vec![PolicyRule {
         verbs: vec!["get".into()],

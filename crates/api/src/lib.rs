@@ -13,6 +13,7 @@ pub mod load;
 pub mod meta;
 pub mod snapshot;
 pub mod suggest;
+pub mod time;
 pub mod yaml;
 
 pub use check::Severity;

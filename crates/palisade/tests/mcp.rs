@@ -12,6 +12,7 @@ use palisade_testkit::client::{Body, Client};
 use palisade_testkit::helpers::{self_signed_localhost, start_listening};
 use palisade_testkit::{Palisade, TempDir, free_port, peers};
 use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
 
 fn repo_file(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -880,21 +881,14 @@ async fn a_stateless_client_closing_its_request_cancels_the_upstream_call() {
     let palisade = start(&dir, &everything_stdio_manifest());
     let url = format!("{}/mcp/tools/everything", palisade.listen_url());
     let body = json!({"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {
-        "name": "trigger-long-running-operation", "arguments": {"duration": 6, "steps": 6},
+        "name": "trigger-long-running-operation", "arguments": {"duration": 60, "steps": 60},
         "_meta": {"progressToken": 5,
             "io.modelcontextprotocol/protocolVersion": "2026-07-28",
             "io.modelcontextprotocol/clientCapabilities": {}}}});
-    // curl reads the event stream (progress arrives every second) and hangs up
-    // after two seconds, long before the six-second call ends.
-    let out = tokio::process::Command::new("curl")
-        .args([
-            "-sS",
-            "-N",
-            "--max-time",
-            "2",
-            "-H",
-            "content-type: application/json",
-        ])
+    // curl reads the event stream (a progress notification every second of a
+    // minute-long call) and is hung up on as soon as the first one arrives.
+    let mut curl = tokio::process::Command::new("curl")
+        .args(["-sS", "-N", "-H", "content-type: application/json"])
         .args([
             "-H",
             "accept: application/json, text/event-stream",
@@ -908,10 +902,19 @@ async fn a_stateless_client_closing_its_request_cancels_the_upstream_call() {
             "mcp-name: trigger-long-running-operation",
         ])
         .args(["-d", &body.to_string(), &url])
-        .output()
-        .await
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
         .unwrap();
-    let seen = String::from_utf8_lossy(&out.stdout);
+    let mut lines = BufReader::new(curl.stdout.take().unwrap()).lines();
+    let mut seen = String::new();
+    while let Some(line) = lines.next_line().await.unwrap() {
+        seen.push_str(&line);
+        seen.push('\n');
+        if line.contains("notifications/progress") {
+            break;
+        }
+    }
     assert!(
         seen.contains("notifications/progress"),
         "the stream had started: {seen}"
@@ -920,6 +923,7 @@ async fn a_stateless_client_closing_its_request_cancels_the_upstream_call() {
         !seen.contains("\"result\""),
         "the call had not ended: {seen}"
     );
+    curl.kill().await.unwrap();
     palisade
         .wait_for_log_async("cancelling it upstream", Duration::from_secs(10))
         .await;

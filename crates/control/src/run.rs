@@ -23,6 +23,7 @@ use palisade_apiserver::{ApiServer, Authenticator, Body, TokenIssuer};
 use palisade_gateway::admin::AdminApi;
 use palisade_store::{Backend, EncryptionKey, StoreOptions, WatchEvent, WatchQuery};
 
+use crate::audit::StoreAuditSink;
 use crate::bootstrap;
 use crate::config::Sources;
 use crate::plane::ControlPlane;
@@ -75,6 +76,7 @@ pub async fn run(options: RunOptions) -> anyhow::Result<()> {
         store.clone(),
         options.compile.clone(),
     );
+    proxy.set_audit(Arc::new(StoreAuditSink::spawn(store.clone())));
 
     let (stop_admin, admin_stop_rx) = watch::channel(false);
     let admin_task = match options.admin_addr {

@@ -8,6 +8,7 @@
 //! configuration.
 
 pub mod admin;
+pub mod audit;
 pub mod backend;
 pub mod body;
 pub mod compile;

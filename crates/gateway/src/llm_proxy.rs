@@ -93,7 +93,13 @@ pub async fn serve(
             .await
         {
             RequestVerdict::Pass => {}
-            RequestVerdict::Reject { status, message } => return rejection(status, message),
+            RequestVerdict::Reject { status, message } => {
+                meter.refused(&format!(
+                    "request refused by the prompt guard of {}",
+                    guards.policy()
+                ));
+                return rejection(status, message);
+            }
         }
     }
     let upstream_format = match target.provider.upstream_format(client_format) {
@@ -309,7 +315,10 @@ async fn answer(
         if let Some(guard) = &guard {
             match guard.check_body(upstream_format, &mut value) {
                 RequestVerdict::Pass => {}
-                RequestVerdict::Reject { status, message } => return rejection(status, message),
+                RequestVerdict::Reject { status, message } => {
+                    meter.refused("answer refused by a response prompt guard");
+                    return rejection(status, message);
+                }
             }
         }
         if let Some((client, guards)) = hooks {
@@ -318,7 +327,13 @@ async fn answer(
                 .await
             {
                 RequestVerdict::Pass => {}
-                RequestVerdict::Reject { status, message } => return rejection(status, message),
+                RequestVerdict::Reject { status, message } => {
+                    meter.refused(&format!(
+                        "answer refused by the webhook guard of {}",
+                        guards.policy()
+                    ));
+                    return rejection(status, message);
+                }
             }
         }
         if translated {

@@ -9,8 +9,9 @@ use std::time::Instant;
 use palisade_llm::ApiFormat;
 use palisade_llm::sse::SseEvent;
 use palisade_llm::usage::{StreamUsage, TokenUsage};
-use serde_json::Value;
+use serde_json::{Value, json};
 
+use crate::audit::{AuditEvent, AuditSink};
 use crate::metrics::{Metrics, TokenLabels};
 use crate::rate_limit::{CallerKey, RateLimiter};
 
@@ -29,13 +30,42 @@ pub struct UsageMeter {
     pub limiter: Option<Arc<RateLimiter>>,
     /// Where token counts go.
     pub metrics: Arc<Metrics>,
+    /// Where the decision is recorded.
+    pub audit: Option<Arc<dyn AuditSink>>,
 }
 
 impl UsageMeter {
+    /// Records a request refused by a guard (`reason` names the policy).
+    pub fn refused(&self, reason: &str) {
+        self.audit(false, Some(reason.to_string()), json!({}));
+    }
+
+    fn audit(&self, allowed: bool, reason: Option<String>, details: Value) {
+        if let Some(sink) = &self.audit {
+            sink.record(AuditEvent {
+                principal: self.principal.clone(),
+                verb: "llm.completion",
+                route: self.route.clone(),
+                allowed,
+                reason,
+                details,
+            });
+        }
+    }
+
     /// Accounts one completed request of `model`. A request whose answer
     /// reported no usage is logged without counts.
     pub fn record(&self, model: &str, usage: Option<TokenUsage>) {
         let model = cut(model, MAX_MODEL_LABEL);
+        self.audit(
+            true,
+            None,
+            json!({
+                "model": model,
+                "inputTokens": usage.map(|u| u.input_tokens),
+                "outputTokens": usage.map(|u| u.output_tokens),
+            }),
+        );
         let Some(usage) = usage else {
             tracing::info!(
                 target: "palisade::audit",
@@ -166,6 +196,7 @@ mod tests {
             principal: Arc::from("alice"),
             limiter: None,
             metrics: metrics.clone(),
+            audit: None,
         };
         let mut stream = StreamMeter::new(Some(meter), "m".into(), ApiFormat::AnthropicMessages);
         stream.observe(&SseEvent::data(

@@ -2,7 +2,7 @@
 //! backend with bodies streaming both ways, answer errors with short JSON bodies.
 
 use std::borrow::Cow;
-use std::sync::{Arc, LazyLock};
+use std::sync::{Arc, LazyLock, OnceLock};
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwapOption;
@@ -11,6 +11,7 @@ use http::uri::{PathAndQuery, Scheme};
 use http::{Request, Response, Uri};
 use hyper::body::Incoming;
 
+use crate::audit::{AuditEvent, AuditSink};
 use crate::backend::Backend;
 use crate::body::{self, Body};
 use crate::llm_proxy;
@@ -35,6 +36,7 @@ pub struct Proxy {
     metrics: Arc<Metrics>,
     clients: Clients<Body>,
     mcp: Arc<McpEndpoint>,
+    audit: OnceLock<Arc<dyn AuditSink>>,
 }
 
 impl Proxy {
@@ -45,7 +47,13 @@ impl Proxy {
             mcp: McpEndpoint::new(Arc::clone(&metrics)),
             metrics,
             clients: Clients::new(),
+            audit: OnceLock::new(),
         }
+    }
+
+    /// Sends gateway decisions to `sink` (set once, before serving).
+    pub fn set_audit(&self, sink: Arc<dyn AuditSink>) {
+        let _ = self.audit.set(sink);
     }
 
     /// The MCP sessions of clients.
@@ -125,6 +133,16 @@ impl Proxy {
                     policy: limited.policy.clone(),
                 })
                 .inc();
+            if let Some(sink) = self.audit.get() {
+                sink.record(AuditEvent {
+                    principal: ANONYMOUS.clone(),
+                    verb: "request",
+                    route: label.clone(),
+                    allowed: false,
+                    reason: Some(format!("rate limit of {} exceeded", limited.policy)),
+                    details: serde_json::json!({"client": conn.peer.ip().to_string()}),
+                });
+            }
             let response = respond::too_many_requests(limited.retry_after_secs, &limited.policy);
             return (label, response);
         }
@@ -144,6 +162,7 @@ impl Proxy {
                 principal: ANONYMOUS.clone(),
                 limiter: action.rate_limit.clone().filter(|l| l.counts_tokens()),
                 metrics: self.metrics.clone(),
+                audit: self.audit.get().cloned(),
             };
             llm_proxy::serve(&self.clients, req, target, action, meter).await
         } else {

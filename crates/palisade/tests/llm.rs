@@ -748,4 +748,44 @@ spec:
         Some(1.0),
         "{metrics}"
     );
+    // Both kinds of decision are in the audit log, next to the API's.
+    let config = std::fs::read_to_string(palisade.state_dir().join("admin.yaml")).unwrap();
+    let token = config
+        .lines()
+        .find_map(|l| l.strip_prefix("token: "))
+        .unwrap();
+    // Gateway decisions are written behind the requests: wait until both
+    // refusals are there.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    let audit = loop {
+        let out = Command::new("curl")
+            .args(["-sS", "-H", &format!("Authorization: Bearer {token}")])
+            .arg(format!(
+                "{}/apis/audit.palisade.dev/v1/events?limit=100",
+                palisade.admin_url()
+            ))
+            .output()
+            .unwrap();
+        let audit: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let denied = audit["items"].as_array().map_or(0, |items| {
+            items.iter().filter(|e| e["outcome"] == "denied").count()
+        });
+        if denied >= 2 || std::time::Instant::now() > deadline {
+            break audit;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let events = audit["items"].as_array().expect("audit events");
+    let completion = events
+        .iter()
+        .find(|e| e["verb"] == "llm.completion" && e["details"]["inputTokens"] == 40)
+        .unwrap_or_else(|| panic!("no audited completion: {audit}"));
+    assert_eq!(completion["source"], "gateway");
+    assert_eq!(completion["outcome"], "allowed");
+    assert_eq!(completion["resource"]["name"], "openai");
+    let limited = events
+        .iter()
+        .filter(|e| e["outcome"] == "denied" && e["source"] == "gateway")
+        .count();
+    assert_eq!(limited, 2, "both 429s audited: {audit}");
 }

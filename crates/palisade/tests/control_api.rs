@@ -506,3 +506,88 @@ fn file_objects_are_read_only_bad_writes_change_nothing_and_good_ones_go_live() 
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), "404");
 }
+
+#[test]
+fn watch_streams_changes_and_lists_filter_by_label() {
+    use std::io::{BufRead, BufReader};
+
+    let dir = TempDir::new("api-watch");
+    let palisade = start(dir.path(), &[]);
+    let admin = Api::admin(&palisade);
+    let sa = |name: &str, team: &str| {
+        json!({"apiVersion": "v1", "kind": "ServiceAccount",
+            "metadata": {"name": name, "labels": {"team": team}}})
+    };
+    assert_eq!(admin.post(SA_PATH, &sa("first", "a")).status, 201);
+
+    let mut curl = Command::new("curl")
+        .args([
+            "-sS",
+            "-N",
+            "-H",
+            &format!("Authorization: Bearer {}", admin.token),
+        ])
+        .arg(format!("{}{SA_PATH}?watch=true", admin.base))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut events = BufReader::new(curl.stdout.take().unwrap()).lines();
+    let mut next = || -> Value {
+        let line = events.next().expect("the watch stream goes on").unwrap();
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"))
+    };
+    // The current objects first, then the changes as they happen.
+    let first = next();
+    assert_eq!(
+        (
+            first["type"].as_str(),
+            first["object"]["metadata"]["name"].as_str()
+        ),
+        (Some("ADDED"), Some("first"))
+    );
+    assert_eq!(admin.post(SA_PATH, &sa("second", "b")).status, 201);
+    let added = next();
+    assert_eq!(
+        (
+            added["type"].as_str(),
+            added["object"]["metadata"]["name"].as_str()
+        ),
+        (Some("ADDED"), Some("second"))
+    );
+    assert_eq!(
+        admin
+            .call("DELETE", &format!("{SA_PATH}/first"), None, &[])
+            .status,
+        200
+    );
+    let deleted = next();
+    assert_eq!(
+        (
+            deleted["type"].as_str(),
+            deleted["object"]["metadata"]["name"].as_str()
+        ),
+        (Some("DELETED"), Some("first"))
+    );
+    let _ = curl.kill();
+    let _ = curl.wait();
+
+    assert_eq!(admin.post(SA_PATH, &sa("third", "b")).status, 201);
+    let names = |selector: &str| -> Vec<String> {
+        let r = admin.get(&format!("{SA_PATH}?labelSelector={selector}"));
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["metadata"]["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(names("team%3Db"), ["second", "third"]);
+    assert_eq!(names("team%21%3Db"), Vec::<String>::new());
+    let r = admin.get(&format!("{SA_PATH}?labelSelector=team%20in%20"));
+    assert_eq!(
+        r.status, 400,
+        "a malformed selector is a clear error: {}",
+        r.body
+    );
+}

@@ -15,6 +15,17 @@
 //
 //   curl -u alice-admins:alice-admins-secret http://127.0.0.1:PORT/token \
 //     -d grant_type=client_credentials -d resource=urn:palisade:admin-api -d scope=palisade
+//
+// People, for `palisade login`: the public client CLI_CLIENT ("palisade-cli",
+// no secret) may use the device authorization grant (RFC 8628) and the
+// authorization code grant with PKCE. The user's side runs on oidc-provider's
+// development interactions: the device page (/device), a login form taking any
+// login name with any password, and a consent form, each with a "[ Cancel ]"
+// link that denies access (tests/clients/oidc_browser.mjs plays the browser).
+// The accounts in USERS get `email` and `groups` claims in their ID tokens
+// (scopes `email` and `groups`); any other login is an account with only a
+// `sub`. The device authorization answer says `interval: DEVICE_INTERVAL` (1 s,
+// instead of RFC 8628's default 5 s) so tests don't wait long.
 import { generateKeyPairSync } from "node:crypto";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -35,6 +46,17 @@ const RESOURCE = "urn:palisade:admin-api";
 const OTHER_RESOURCE = "urn:someone-else:api";
 const AUDIENCES = { [RESOURCE]: "palisade", [OTHER_RESOURCE]: "someone-else" };
 
+const CLI_CLIENT = "palisade-cli";
+const DEVICE_INTERVAL = 1;
+
+// Sign-in accounts: login name -> claims (sub is the login name).
+const USERS = {
+  alice: { email: "alice@example.com", email_verified: true, name: "Alice Admin", groups: ["admins"] },
+  rita: { email: "rita@example.com", email_verified: true, name: "Rita Reader", groups: ["readers"] },
+  walt: { email: "walt@example.com", email_verified: true, name: "Walt Writer", groups: ["writers"] },
+  nobody: { email: "nobody@example.com", email_verified: true, name: "No Body", groups: ["guests"] },
+};
+
 const PERSONAS = {
   "alice-admins": { email: "alice@example.com", groups: ["admins"] },
   "rita-readers": { email: "rita@example.com", groups: ["readers"] },
@@ -52,22 +74,56 @@ const signingKey = { ...privateKey.export({ format: "jwk" }), use: "sig", alg: "
 
 const issuer = `http://127.0.0.1:${port}`;
 const provider = new Provider(issuer, {
-  clients: Object.keys(PERSONAS).map((id) => ({
-    client_id: id,
-    client_secret: `${id}-secret`,
-    grant_types: ["client_credentials"],
-    response_types: [],
-    redirect_uris: [],
-    token_endpoint_auth_method: "client_secret_basic",
-  })),
+  clients: [
+    ...Object.keys(PERSONAS).map((id) => ({
+      client_id: id,
+      client_secret: `${id}-secret`,
+      grant_types: ["client_credentials"],
+      response_types: [],
+      redirect_uris: [],
+      token_endpoint_auth_method: "client_secret_basic",
+    })),
+    {
+      client_id: CLI_CLIENT,
+      client_name: "Palisade CLI",
+      application_type: "native",
+      token_endpoint_auth_method: "none",
+      grant_types: [
+        "urn:ietf:params:oauth:grant-type:device_code",
+        "authorization_code",
+        "refresh_token",
+      ],
+      response_types: ["code"],
+      redirect_uris: ["http://127.0.0.1/callback"],
+    },
+  ],
   jwks: { keys: [signingKey] },
-  scopes: ["palisade"],
+  scopes: ["openid", "offline_access", "palisade"],
+  // Scope -> claims; `groups` is a scope of its own, as with Dex or Okta.
+  claims: {
+    openid: ["sub"],
+    email: ["email", "email_verified"],
+    profile: ["name"],
+    groups: ["groups"],
+  },
+  // The claims of the granted scopes go into the ID token too (not only to
+  // the userinfo endpoint): Palisade reads `groups` from the bearer ID token.
+  conformIdTokenClaims: false,
+  findAccount: async (_ctx, id) => ({
+    accountId: id,
+    claims: async () => ({ sub: id, ...(USERS[id] || {}) }),
+  }),
   features: {
-    devInteractions: { enabled: false },
+    // The login and consent pages, for any login name (a test IdP).
+    devInteractions: { enabled: true },
+    deviceFlow: { enabled: true },
     clientCredentials: { enabled: true },
     resourceIndicators: {
       enabled: true,
-      defaultResource: async () => RESOURCE,
+      // People's sign-in asks for no resource: their access tokens are for
+      // the userinfo endpoint, and Palisade takes their ID tokens.
+      defaultResource: async (_ctx, client) =>
+        client?.clientId === CLI_CLIENT ? undefined : RESOURCE,
       useGrantedResource: async () => true,
       getResourceServerInfo: async (_ctx, resourceIndicator) => {
         const audience = AUDIENCES[resourceIndicator];
@@ -85,6 +141,16 @@ const provider = new Provider(issuer, {
   extraTokenClaims: async (_ctx, token) => PERSONAS[token.clientId],
 });
 provider.on("server_error", (_ctx, err) => console.error("server_error", err));
+
+// The device authorization answer names a polling interval (RFC 8628 section
+// 3.2; without it clients wait 5 s between polls).
+provider.use(async (ctx, next) => {
+  await next();
+  const body = ctx.body;
+  if (ctx.method === "POST" && body && typeof body === "object" && body.device_code && body.user_code) {
+    body.interval = DEVICE_INTERVAL;
+  }
+});
 
 const server = provider.listen(port, "127.0.0.1", () => {
   console.log(`listening ${issuer}`);

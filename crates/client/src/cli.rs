@@ -81,6 +81,9 @@ pub enum KubeCommand {
     Audit(AuditArgs),
     /// List the resource types the server knows.
     ApiResources(ApiResourcesArgs),
+    /// Sign in through the server's OIDC identity provider (device flow) and
+    /// cache the ID token in the user configuration file.
+    Login(LoginArgs),
     /// Print a shell completion script (bash, zsh, fish, ...).
     Completion(CompletionArgs),
 }
@@ -387,6 +390,18 @@ pub struct ApiResourcesArgs {
     pub output: Option<String>,
 }
 
+/// Arguments of `login`. The server is `--server`, else the configured one.
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// The OIDCProvider to sign in with (needed when the server has several).
+    #[arg(long, value_name = "NAME")]
+    pub provider: Option<String>,
+    /// Sign in again even when the cached credentials of this server and
+    /// provider are still valid.
+    #[arg(long)]
+    pub no_cache: bool,
+}
+
 /// Arguments of `completion`.
 #[derive(Debug, Args)]
 pub struct CompletionArgs {
@@ -518,6 +533,18 @@ mod tests {
             panic!()
         };
         assert_eq!(a.outcome, Some(AuditOutcome::Denied));
+
+        let cli = parse(&["login", "--provider", "corp", "--server", "http://a:1"]);
+        let KubeCommand::Login(l) = cli.command else {
+            panic!()
+        };
+        assert_eq!(l.provider.as_deref(), Some("corp"));
+        assert!(!l.no_cache);
+        assert_eq!(cli.globals.server.as_deref(), Some("http://a:1"));
+        let KubeCommand::Login(l) = parse(&["login", "--no-cache"]).command else {
+            panic!()
+        };
+        assert!(l.no_cache && l.provider.is_none());
 
         let cli = parse(&["completion", "zsh"]);
         assert!(matches!(cli.command, KubeCommand::Completion(_)));

@@ -65,6 +65,45 @@ impl Transport for HyperTransport {
     }
 }
 
+/// HTTP and HTTPS transport (rustls with the system's root certificates,
+/// through `palisade-net`), for identity providers, whose issuers are HTTPS
+/// outside loopback test setups.
+#[derive(Default)]
+pub struct WebTransport {
+    clients: palisade_net::Clients<Full<Bytes>>,
+}
+
+impl Transport for WebTransport {
+    fn send(&self, request: Request<Vec<u8>>) -> BoxFuture<'_, Result<Response<Vec<u8>>, String>> {
+        Box::pin(async move {
+            let (parts, body) = request.into_parts();
+            let request = Request::from_parts(parts, Full::new(Bytes::from(body)));
+            let response = tokio::time::timeout(REQUEST_TIMEOUT, self.clients.request(request))
+                .await
+                .map_err(|_| format!("no answer within {}s", REQUEST_TIMEOUT.as_secs()))?
+                .map_err(|e| error_chain(&e))?;
+            let (parts, body) = response.into_parts();
+            let bytes = Limited::new(body, MAX_RESPONSE_BYTES)
+                .collect()
+                .await
+                .map_err(|e| format!("reading the answer failed: {e}"))?
+                .to_bytes();
+            Ok(Response::from_parts(parts, bytes.to_vec()))
+        })
+    }
+}
+
+/// A transport shared by several users (the `login` command talks to the
+/// server and to the identity provider through one).
+#[derive(Clone)]
+pub struct SharedTransport(pub std::sync::Arc<dyn Transport>);
+
+impl Transport for SharedTransport {
+    fn send(&self, request: Request<Vec<u8>>) -> BoxFuture<'_, Result<Response<Vec<u8>>, String>> {
+        self.0.send(request)
+    }
+}
+
 /// An error and its causes, `a: b: c`.
 fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut text = e.to_string();

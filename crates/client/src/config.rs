@@ -51,7 +51,8 @@ impl Environment {
         }
     }
 
-    fn var(&self, name: &str) -> Option<&str> {
+    /// A variable's value; unset and empty are the same.
+    pub fn var(&self, name: &str) -> Option<&str> {
         self.vars
             .get(name)
             .map(String::as_str)
@@ -189,14 +190,8 @@ fn find_file(
         });
     }
     looked.push(format!("${CONFIG_ENV} (not set)"));
-    let user_dir = match (env.var("XDG_CONFIG_HOME"), env.var("HOME")) {
-        (Some(xdg), _) => Some(PathBuf::from(xdg)),
-        (None, Some(home)) => Some(Path::new(home).join(".config")),
-        (None, None) => None,
-    };
-    match user_dir {
-        Some(dir) => {
-            let path = dir.join("palisade").join("config.yaml");
+    match user_config_path(env) {
+        Some(path) => {
             if path.is_file() {
                 return Ok(Some((path, "user config")));
             }
@@ -210,6 +205,18 @@ fn find_file(
     }
     looked.push(format!("{} (absent)", state.display()));
     Ok(None)
+}
+
+/// The user's configuration file: `$XDG_CONFIG_HOME/palisade/config.yaml`,
+/// else `$HOME/.config/palisade/config.yaml`; `None` when neither variable is
+/// set. `palisade login` writes it.
+pub fn user_config_path(env: &Environment) -> Option<PathBuf> {
+    let dir = match (env.var("XDG_CONFIG_HOME"), env.var("HOME")) {
+        (Some(xdg), _) => PathBuf::from(xdg),
+        (None, Some(home)) => Path::new(home).join(".config"),
+        (None, None) => return None,
+    };
+    Some(dir.join("palisade").join("config.yaml"))
 }
 
 /// Reads and checks one configuration file.

@@ -1,6 +1,7 @@
 //! The client side of Palisade's kubectl-compatible CLI: `palisade apply`, `get`,
 //! `delete`, `create`, `label`, `auth can-i`, `audit`, talking to the admin API
-//! (see `docs/admin-api.md`) and printing what kubectl prints.
+//! (see `docs/admin-api.md`) and printing what kubectl prints; and `palisade
+//! login`, which signs a person in through the server's OIDC identity provider.
 //!
 //! The `palisade` binary flattens [`GlobalArgs`] and [`KubeCommand`] into its own
 //! clap definition and calls [`run`]:
@@ -17,6 +18,7 @@ pub mod client;
 pub mod commands;
 pub mod config;
 pub mod labels;
+pub mod login;
 pub mod printer;
 pub mod resources;
 pub mod time;

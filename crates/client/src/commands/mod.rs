@@ -9,6 +9,7 @@ mod create;
 mod delete;
 mod get;
 mod label;
+mod login;
 mod manifests;
 
 use std::io::{Read, Write};
@@ -135,6 +136,10 @@ async fn dispatch(ctx: &mut Context<'_>, command: KubeCommand) -> i32 {
         KubeCommand::Label(args) => label::label(ctx, &args).await,
         KubeCommand::Auth(args) => auth::auth(ctx, &args).await,
         KubeCommand::Audit(args) => audit::audit(ctx, &args).await,
+        KubeCommand::Login(args) => {
+            let clock = crate::login::SystemClock::default();
+            login::login(ctx, &args, &clock).await
+        }
         KubeCommand::ApiResources(args) => {
             let text = api_resources(args.namespaced, args.output.is_some());
             ctx.print(&text);

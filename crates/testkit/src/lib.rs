@@ -27,6 +27,7 @@ pub mod helpers;
 pub mod mock_llm;
 pub mod pattern;
 pub mod peers;
+pub mod postgres;
 pub mod process;
 pub mod server_thread;
 pub mod temp;

@@ -3,6 +3,5 @@
 
 mod cases;
 mod common;
-mod pg_server;
 mod postgres;
 mod sqlite;

@@ -11,7 +11,16 @@ use serde_json::json;
 
 use crate::cases::conformance;
 use crate::common::{Harness, config_map, key_of, next_event, tenant};
-use crate::pg_server::PgServer;
+use palisade_testkit::postgres::PgServer;
+
+/// A plain client connected to database `db` of `server`.
+async fn client(server: &PgServer, db: &str) -> tokio_postgres::Client {
+    let (client, connection) = tokio_postgres::connect(&server.url(db), tokio_postgres::NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("connect to the test server: {e:?}"));
+    tokio::spawn(connection);
+    client
+}
 
 /// A fresh server per test; stores use its `postgres` database.
 pub struct PgHarness {
@@ -42,8 +51,7 @@ impl Harness for PgHarness {
     }
 
     async fn raw_body(&self, key: &ObjectKey) -> String {
-        self.server
-            .client("postgres")
+        client(&self.server, "postgres")
             .await
             .query_one(
                 "SELECT body FROM palisade_objects
@@ -56,9 +64,7 @@ impl Harness for PgHarness {
     }
 
     async fn set_raw_body(&self, key: &ObjectKey, body: &str) {
-        let changed = self
-            .server
-            .client("postgres")
+        let changed = client(&self.server, "postgres")
             .await
             .execute(
                 "UPDATE palisade_objects SET body = $5
@@ -142,7 +148,7 @@ async fn watches_survive_dropped_connections() {
     assert_eq!(next_event(&mut watch_b).await.revision, 1);
 
     // Kill every connection the stores have (pools and LISTEN).
-    let admin = h.server.client("postgres").await;
+    let admin = client(&h.server, "postgres").await;
     admin
         .execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
@@ -175,7 +181,7 @@ async fn newer_schemas_are_refused_and_errors_name_the_server() {
     let h = PgHarness::new();
     drop(h.open().await);
     drop(h.open().await);
-    let admin = h.server.client("postgres").await;
+    let admin = client(&h.server, "postgres").await;
     let versions: i64 = admin
         .query_one("SELECT count(*) FROM palisade_schema_version", &[])
         .await

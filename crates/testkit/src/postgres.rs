@@ -1,4 +1,5 @@
-//! A throwaway PostgreSQL server for one test, from Debian's `postgresql` package.
+//! A throwaway PostgreSQL server for one test, from Debian's `postgresql` package
+//! (the store's tests and the multi-replica end-to-end test use it).
 //!
 //! `initdb` makes a cluster in a fresh temp directory (trust authentication, user
 //! `postgres`), `pg_ctl` starts it on a free port on 127.0.0.1 with durability
@@ -11,7 +12,7 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use crate::common::TempDir;
+use crate::TempDir;
 
 const INSTALL_HINT: &str = "PostgreSQL server binaries (initdb, pg_ctl) were not found under \
      /usr/lib/postgresql/*/bin: install the `postgresql` Debian package \
@@ -33,7 +34,7 @@ impl PgServer {
     pub fn start() -> PgServer {
         let bin = find_bin().unwrap_or_else(|| panic!("{INSTALL_HINT}"));
         let run_as_postgres = is_root();
-        let dir = TempDir::new("palisade-store-pg");
+        let dir = TempDir::new("palisade-pg");
         if run_as_postgres {
             let (uid, gid) = postgres_ids();
             std::os::unix::fs::chown(dir.path(), Some(uid), Some(gid))
@@ -107,15 +108,6 @@ impl PgServer {
     /// The URL of database `db` on this server.
     pub fn url(&self, db: &str) -> String {
         format!("postgres://postgres@127.0.0.1:{}/{db}", self.port)
-    }
-
-    /// A plain client connected to database `db`.
-    pub async fn client(&self, db: &str) -> tokio_postgres::Client {
-        let (client, connection) = tokio_postgres::connect(&self.url(db), tokio_postgres::NoTls)
-            .await
-            .unwrap_or_else(|e| panic!("connect to the test server: {e:?}"));
-        tokio::spawn(connection);
-        client
     }
 
     fn run(&self, program: &str, args: &[&str]) -> Output {

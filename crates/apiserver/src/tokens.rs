@@ -5,9 +5,10 @@ use std::path::PathBuf;
 use std::sync::RwLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+pub use palisade_identity::unverified_issuer;
 use palisade_identity::{KeyRing, KeyRingError, Validation, verify};
 use palisade_rbac::User;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 /// Audience of the tokens Palisade issues for its own API and gateway.
 pub const AUDIENCE: &str = "palisade";
@@ -152,18 +153,6 @@ impl TokenIssuer {
         keys.rotate()?;
         keys.save(&self.dir)
     }
-}
-
-/// The `iss` claim of a JWT, read without verifying anything (to pick the
-/// verifier). `None` when the token is not a JWT.
-pub fn unverified_issuer(token: &str) -> Option<String> {
-    use base64::Engine;
-    let payload = token.split('.').nth(1)?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload)
-        .ok()?;
-    let claims: Map<String, Value> = serde_json::from_slice(&bytes).ok()?;
-    claims.get("iss")?.as_str().map(str::to_string)
 }
 
 fn unix_now() -> i64 {

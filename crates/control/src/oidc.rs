@@ -5,12 +5,9 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use bytes::Bytes;
-use http::{Request, StatusCode, Uri};
-use http_body_util::{BodyExt, Full, Limited};
+use http::Uri;
 use palisade_api::kinds::palisade::OidcProvider;
 use palisade_api::snapshot::Snapshot;
 use palisade_apiserver::ExternalTokens;
@@ -21,15 +18,10 @@ use palisade_identity::{
     CacheConfig, Claims, JwksCache, JwksFetcher, Validation, parse_provider_metadata,
     verify_with_cache,
 };
-use palisade_net::Clients;
+use palisade_net::fetch::DocumentFetcher;
 use palisade_rbac::User;
 use serde_json::Value;
 use tokio::sync::OnceCell;
-
-/// Largest discovery or JWKS document read.
-const MAX_DOCUMENT: usize = 512 * 1024;
-/// Time an identity provider gets to answer.
-const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// One configured provider.
 struct Provider {
@@ -41,7 +33,7 @@ struct Provider {
     username_claim: Option<String>,
     role_mapper: Option<Program>,
     role_mappings: CelValue,
-    http: Arc<Http>,
+    http: Arc<DocumentFetcher>,
     /// Found by discovery on first use.
     keys: OnceCell<JwksCache<HttpFetcher>>,
 }
@@ -49,14 +41,14 @@ struct Provider {
 /// Verifies tokens of every configured OIDC provider.
 pub struct OidcProviders {
     providers: ArcSwap<HashMap<String, Arc<Provider>>>,
-    http: Arc<Http>,
+    http: Arc<DocumentFetcher>,
 }
 
 impl Default for OidcProviders {
     fn default() -> Self {
         OidcProviders {
             providers: ArcSwap::from_pointee(HashMap::new()),
-            http: Arc::new(Http::default()),
+            http: Arc::new(DocumentFetcher::default()),
         }
     }
 }
@@ -246,40 +238,10 @@ fn check_issuer(url: &str) -> Result<(), String> {
     }
 }
 
-/// Fetches small JSON documents from identity providers.
-#[derive(Default)]
-struct Http {
-    clients: Clients<Full<Bytes>>,
-}
-
-impl Http {
-    async fn get(&self, url: &str) -> Result<Vec<u8>, String> {
-        let uri: Uri = url.parse().map_err(|_| format!("{url:?} is not a URL"))?;
-        let req = Request::get(uri)
-            .header("accept", "application/json")
-            .body(Full::new(Bytes::new()))
-            .map_err(|e| format!("{url}: {e}"))?;
-        let response = tokio::time::timeout(FETCH_TIMEOUT, self.clients.request(req))
-            .await
-            .map_err(|_| format!("{url} did not answer within {FETCH_TIMEOUT:?}"))?
-            .map_err(|e| format!("{url}: {e}"))?;
-        if response.status() != StatusCode::OK {
-            return Err(format!("{url} answered {}", response.status()));
-        }
-        let body = Limited::new(response.into_body(), MAX_DOCUMENT)
-            .collect()
-            .await
-            .map_err(|_| {
-                format!("{url}: the document is larger than {MAX_DOCUMENT} bytes or broke off")
-            })?;
-        Ok(body.to_bytes().to_vec())
-    }
-}
-
 /// A provider's JWKS endpoint.
 struct HttpFetcher {
     url: String,
-    http: Arc<Http>,
+    http: Arc<DocumentFetcher>,
 }
 
 impl JwksFetcher for HttpFetcher {

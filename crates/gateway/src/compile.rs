@@ -19,6 +19,7 @@ use palisade_api::load::Loaded;
 use palisade_api::snapshot::Snapshot;
 
 use crate::backend::Backend;
+use crate::jwt::KeyRegistry;
 use crate::llm;
 use crate::mcp_servers::{self, McpServers};
 use crate::plan::{BuiltinMcp, Plan};
@@ -37,6 +38,8 @@ pub struct Options {
     pub bind_address: IpAddr,
     /// Rate limiters kept across compiles, so reloads keep callers' buckets.
     pub limiters: Arc<LimiterRegistry>,
+    /// Remote JWKS kept across compiles, so reloads keep fetched keys.
+    pub jwks: Arc<KeyRegistry>,
 }
 
 impl Default for Options {
@@ -45,6 +48,7 @@ impl Default for Options {
             default_listener: Some(SocketAddr::from(([127, 0, 0, 1], 8080))),
             bind_address: IpAddr::from([127, 0, 0, 1]),
             limiters: Arc::default(),
+            jwks: Arc::default(),
         }
     }
 }
@@ -56,7 +60,8 @@ pub fn compile(
     generation: u64,
 ) -> (Option<Plan>, Vec<Diagnostic>) {
     let resolve = |ns: &str, r: &BackendObjectReference| resolve_endpoint(snapshot, ns, r);
-    let (policies, mut diagnostics) = policies::attachments(snapshot, &options.limiters, &resolve);
+    let (policies, mut diagnostics) =
+        policies::attachments(snapshot, &options.limiters, &options.jwks, &resolve);
     let mcp = mcp_servers::compile(snapshot, &mut diagnostics);
     let mut cx = Compiler {
         snapshot,
@@ -401,6 +406,7 @@ impl Compiler<'_> {
             formats,
             shaping,
             rate_limit,
+            jwt,
         } = self.policies.merged(&keys);
         Some(Action {
             backends,
@@ -410,6 +416,7 @@ impl Compiler<'_> {
             formats,
             shaping,
             rate_limit,
+            jwt,
         })
     }
 

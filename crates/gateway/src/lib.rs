@@ -14,6 +14,7 @@ pub mod body;
 pub mod compile;
 pub mod guard;
 pub mod guard_webhook;
+pub mod jwt;
 pub mod listeners;
 pub mod llm;
 pub mod llm_proxy;

@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use palisade_api::diag::{Diagnostic, ResourceKey, Severity};
+use palisade_api::kinds::agentgateway::authn::RemoteJwks;
 use palisade_api::kinds::agentgateway::{
     AgentgatewayPolicy, EnterpriseAgentgatewayPolicy, PolicySpec,
 };
@@ -20,6 +21,7 @@ use palisade_api::snapshot::Snapshot;
 use serde_json::Value;
 
 use crate::guard::{CompileError, Guards, ResolveEndpoint};
+use crate::jwt::{JwtAuth, KeyRegistry};
 use crate::llm::FormatRoutes;
 use crate::llm_shaping::RequestShaping;
 use crate::rate_limit::{LimiterRegistry, RateLimiter};
@@ -34,6 +36,8 @@ const ENFORCED: &[&str] = &[
     "backend.ai.overrides",
     "backend.ai.prompt",
     "traffic.rateLimit.local",
+    "traffic.jwtAuthentication.mode",
+    "traffic.jwtAuthentication.providers",
 ];
 
 /// What the policies attached to one resource do.
@@ -47,6 +51,8 @@ pub struct PolicySet {
     pub shaping: Option<Arc<RequestShaping>>,
     /// Local rate limits.
     pub rate_limit: Option<Arc<RateLimiter>>,
+    /// JWT authentication.
+    pub jwt: Option<Arc<JwtAuth>>,
 }
 
 impl PolicySet {
@@ -61,6 +67,7 @@ impl PolicySet {
         fill(&mut self.formats, &other.formats);
         fill(&mut self.shaping, &other.shaping);
         fill(&mut self.rate_limit, &other.rate_limit);
+        fill(&mut self.jwt, &other.jwt);
     }
 }
 
@@ -96,6 +103,7 @@ pub type ResolveInNamespace<'a> =
 pub fn attachments(
     snapshot: &Snapshot,
     limiters: &LimiterRegistry,
+    keys: &KeyRegistry,
     resolve: &ResolveInNamespace<'_>,
 ) -> (Attachments, Vec<Diagnostic>) {
     let mut out = Attachments::default();
@@ -123,7 +131,7 @@ pub fn attachments(
             .namespace
             .clone()
             .unwrap_or_else(|| "default".into());
-        match compile_set(&policy, spec, limiters, &|r| resolve(&namespace, r)) {
+        match compile_set(&policy, spec, limiters, keys, &|r| resolve(&namespace, r)) {
             Ok(set) => {
                 for key in targets {
                     out.sets.entry(key).or_default().fill_from(&set);
@@ -239,6 +247,7 @@ fn compile_set(
     policy: &str,
     spec: &PolicySpec,
     limiters: &LimiterRegistry,
+    keys: &KeyRegistry,
     resolve: &ResolveEndpoint<'_>,
 ) -> Result<PolicySet, SetError> {
     let mut set = PolicySet::default();
@@ -269,6 +278,28 @@ fn compile_set(
         .filter(|local| !local.is_empty())
     {
         set.rate_limit = Some(limiters.limiter(policy, limits));
+    }
+    if let Some(jwt) = spec
+        .traffic
+        .as_ref()
+        .and_then(|t| t.jwt_authentication.as_ref())
+    {
+        let jwks_url = |remote: &RemoteJwks| -> Result<String, String> {
+            match (&remote.url, &remote.backend_ref) {
+                (Some(url), _) => Ok(url.clone()),
+                (None, Some(r)) => {
+                    let (host, port) = resolve(r)?;
+                    Ok(format!(
+                        "http://{host}:{port}{}",
+                        remote.path().unwrap_or_default()
+                    ))
+                }
+                (None, None) => Err("names neither url nor backendRef".into()),
+            }
+        };
+        let auth = JwtAuth::compile(policy, jwt, &jwks_url, keys)
+            .map_err(|why| ("spec.traffic.jwtAuthentication", why, true))?;
+        set.jwt = Some(Arc::new(auth));
     }
     Ok(set)
 }

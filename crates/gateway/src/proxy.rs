@@ -78,7 +78,21 @@ impl Proxy {
         &self.metrics
     }
 
-    async fn route(&self, req: Request<Incoming>, conn: Conn) -> (Arc<str>, Response<Body>) {
+    /// Audits a refused request.
+    fn record(&self, route: &Arc<str>, principal: &Arc<str>, reason: String, conn: Conn) {
+        if let Some(sink) = self.audit.get() {
+            sink.record(AuditEvent {
+                principal: principal.clone(),
+                verb: "request",
+                route: route.clone(),
+                allowed: false,
+                reason: Some(reason),
+                details: serde_json::json!({"client": conn.peer.ip().to_string()}),
+            });
+        }
+    }
+
+    async fn route(&self, mut req: Request<Incoming>, conn: Conn) -> (Arc<str>, Response<Body>) {
         let Some(plan) = self.plan.load_full() else {
             return (
                 NO_ROUTE.clone(),
@@ -121,8 +135,34 @@ impl Proxy {
         };
         let label = rule.id.label().clone();
         let action = &rule.action;
-        // Until requests are authenticated, callers are told apart by address.
-        let caller = CallerKey::Address(conn.peer.ip());
+        let identity = match &action.jwt {
+            None => None,
+            Some(jwt) => {
+                let verdict = jwt.authenticate(req.headers()).await;
+                // The token the policy consumed never goes upstream.
+                req.headers_mut().remove(http::header::AUTHORIZATION);
+                match verdict {
+                    Ok(identity) => identity,
+                    Err(refusal) => {
+                        self.record(
+                            &label,
+                            &ANONYMOUS,
+                            format!("{}: {}", jwt.policy(), refusal.description),
+                            conn,
+                        );
+                        return (label, respond::unauthorized(&refusal));
+                    }
+                }
+            }
+        };
+        let principal: Arc<str> = identity
+            .as_ref()
+            .map_or_else(|| ANONYMOUS.clone(), |i| Arc::from(i.subject.as_str()));
+        // Authenticated callers are told apart by principal, others by address.
+        let caller = match &identity {
+            Some(i) => CallerKey::Principal(Arc::from(i.principal())),
+            None => CallerKey::Address(conn.peer.ip()),
+        };
         if let Some(limiter) = &action.rate_limit
             && let Err(limited) = limiter.admit(&caller, Instant::now())
         {
@@ -133,16 +173,12 @@ impl Proxy {
                     policy: limited.policy.clone(),
                 })
                 .inc();
-            if let Some(sink) = self.audit.get() {
-                sink.record(AuditEvent {
-                    principal: ANONYMOUS.clone(),
-                    verb: "request",
-                    route: label.clone(),
-                    allowed: false,
-                    reason: Some(format!("rate limit of {} exceeded", limited.policy)),
-                    details: serde_json::json!({"client": conn.peer.ip().to_string()}),
-                });
-            }
+            self.record(
+                &label,
+                &principal,
+                format!("rate limit of {} exceeded", limited.policy),
+                conn,
+            );
             let response = respond::too_many_requests(limited.retry_after_secs, &limited.policy);
             return (label, response);
         }
@@ -159,7 +195,7 @@ impl Proxy {
             let meter = UsageMeter {
                 route: label.clone(),
                 caller,
-                principal: ANONYMOUS.clone(),
+                principal,
                 limiter: action.rate_limit.clone().filter(|l| l.counts_tokens()),
                 metrics: self.metrics.clone(),
                 audit: self.audit.get().cloned(),

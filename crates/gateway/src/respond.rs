@@ -57,6 +57,32 @@ pub fn too_many_requests(retry_after_secs: u64, policy: &str) -> Response<Body> 
     response
 }
 
+/// 401 (or 503 when keys are unavailable) for a JWT refusal, with an RFC 6750
+/// `WWW-Authenticate` challenge.
+pub fn unauthorized(refusal: &crate::jwt::Refusal) -> Response<Body> {
+    let code = if refusal.status == StatusCode::UNAUTHORIZED {
+        "unauthorized"
+    } else {
+        "authentication_unavailable"
+    };
+    let mut response = error(refusal.status, code, &refusal.description);
+    if refusal.status == StatusCode::UNAUTHORIZED {
+        let challenge = match refusal.error {
+            Some(error) => format!(
+                "Bearer realm=\"palisade\", error=\"{error}\", error_description=\"{}\"",
+                refusal.description.replace(['"', '\\'], "'")
+            ),
+            None => "Bearer realm=\"palisade\"".to_string(),
+        };
+        if let Ok(value) = HeaderValue::from_str(&challenge) {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, value);
+        }
+    }
+    response
+}
+
 /// A plain-text response (admin endpoints).
 pub fn text(
     status: StatusCode,

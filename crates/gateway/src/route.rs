@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use crate::backend::Backend;
 use crate::guard::Guards;
+use crate::jwt::JwtAuth;
 use crate::llm::FormatRoutes;
 use crate::llm_shaping::RequestShaping;
 use crate::policies::PolicySet;
@@ -244,6 +245,9 @@ pub struct Action {
     /// Local rate limits, checked before the backend is called.
     #[serde(serialize_with = "limiter_policy")]
     pub rate_limit: Option<Arc<RateLimiter>>,
+    /// JWT authentication, checked first.
+    #[serde(serialize_with = "jwt_policy")]
+    pub jwt: Option<Arc<JwtAuth>>,
 }
 
 impl Action {
@@ -257,6 +261,7 @@ impl Action {
             formats: None,
             shaping: None,
             rate_limit: None,
+            jwt: None,
         }
     }
 
@@ -268,6 +273,7 @@ impl Action {
             formats: self.formats.clone(),
             shaping: self.shaping.clone(),
             rate_limit: self.rate_limit.clone(),
+            jwt: self.jwt.clone(),
         };
         own.fill_from(set);
         Action {
@@ -278,7 +284,15 @@ impl Action {
             formats: own.formats,
             shaping: own.shaping,
             rate_limit: own.rate_limit,
+            jwt: own.jwt,
         }
+    }
+}
+
+fn jwt_policy<S: serde::Serializer>(jwt: &Option<Arc<JwtAuth>>, s: S) -> Result<S::Ok, S::Error> {
+    match jwt {
+        Some(j) => s.serialize_some(j.policy()),
+        None => s.serialize_none(),
     }
 }
 

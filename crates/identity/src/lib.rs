@@ -52,4 +52,4 @@ pub use jwk::{Jwk, JwkSet, KeySet, PublicKey, SkippedKey};
 pub use keyring::{KEY_FILE_NAME, KeyRing, RetiredKey};
 pub use sign::Signer;
 pub use validation::{DEFAULT_LEEWAY_SECS, Validation};
-pub use verify::{MAX_KEY_CANDIDATES, MAX_TOKEN_LEN, verify, verify_at};
+pub use verify::{MAX_KEY_CANDIDATES, MAX_TOKEN_LEN, unverified_issuer, verify, verify_at};

@@ -174,3 +174,17 @@ fn shorten(text: &str) -> String {
     const MAX_CHARS: usize = 32;
     text.chars().take(MAX_CHARS).collect()
 }
+
+/// The `iss` claim of a compact JWS, read WITHOUT verifying anything: only to
+/// pick the verifier (issuer, keys) that will then check the token. `None`
+/// when the text is not a JWT with a string `iss`, or is larger than
+/// [`MAX_TOKEN_LEN`].
+pub fn unverified_issuer(token: &str) -> Option<String> {
+    if token.len() > MAX_TOKEN_LEN {
+        return None;
+    }
+    let payload = token.split('.').nth(1)?;
+    let bytes = crate::b64::decode(payload)?;
+    let claims: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&bytes).ok()?;
+    claims.get("iss")?.as_str().map(str::to_string)
+}

@@ -3,6 +3,8 @@
 //! `SSL_CERT_FILE`), built on first use so a configuration without HTTPS
 //! upstreams does not load the root store. Generic over the request body type.
 
+pub mod fetch;
+
 use std::sync::OnceLock;
 use std::time::Duration;
 

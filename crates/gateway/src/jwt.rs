@@ -1,0 +1,306 @@
+//! JWT authentication of gateway requests (`traffic.jwtAuthentication`).
+//!
+//! A policy names providers (issuer, audiences, keys inline or fetched from a
+//! JWKS server). A bearer token is matched to the provider of its issuer and
+//! verified with that provider's keys (algorithm pinned to the key's type,
+//! `exp`/`nbf` with a small leeway, exact issuer and audience). Remote key sets
+//! are fetched on first use, cached, refreshed periodically and on an unknown
+//! key id (rate limited); during an outage the last good keys keep working.
+//! Keys survive configuration reloads through the [`KeyRegistry`].
+//!
+//! Modes: `Strict` (the default) needs a valid token; `Optional` lets requests
+//! without a token through as anonymous but refuses invalid ones;
+//! `Permissive` never refuses. The token is never forwarded upstream.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+
+use http::header::AUTHORIZATION;
+use http::{HeaderMap, StatusCode};
+use palisade_api::kinds::agentgateway::authn::{AuthMode, JwtAuthentication, RemoteJwks};
+use palisade_identity::{
+    CacheConfig, Claims, JwksCache, JwksFetcher, JwtError, KeySet, Validation, verify,
+    verify_with_cache,
+};
+use palisade_net::fetch::DocumentFetcher;
+use tokio::sync::OnceCell;
+
+/// How long after a failed JWKS fetch requests are refused without trying again.
+const FETCH_BACKOFF: Duration = Duration::from_secs(5);
+
+/// A verified caller.
+#[derive(Debug)]
+pub struct Identity {
+    /// The token's issuer.
+    pub issuer: String,
+    /// The token's subject.
+    pub subject: String,
+    /// Every claim (for CEL rules).
+    pub claims: Claims,
+}
+
+impl Identity {
+    /// The principal name: `<issuer>#<subject>` (subjects are unique per issuer).
+    pub fn principal(&self) -> String {
+        format!("{}#{}", self.issuer, self.subject)
+    }
+}
+
+/// Why a request is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// 401, or 503 when the keys cannot be had.
+    pub status: StatusCode,
+    /// RFC 6750 error code (`invalid_token`), `None` when no token was sent.
+    pub error: Option<&'static str>,
+    /// What was wrong (never the token).
+    pub description: String,
+}
+
+/// The JWT authentication of one policy.
+pub struct JwtAuth {
+    policy: String,
+    mode: AuthMode,
+    providers: Vec<Provider>,
+}
+
+impl fmt::Debug for JwtAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JwtAuth")
+            .field("policy", &self.policy)
+            .field("mode", &self.mode)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Provider {
+    issuer: String,
+    validation: Validation,
+    keys: Keys,
+}
+
+enum Keys {
+    Inline(Arc<KeySet>),
+    Remote(Arc<RemoteKeys>),
+}
+
+impl JwtAuth {
+    /// Builds a policy's JWT authentication. `jwks_url` finds where a remote
+    /// key set is served.
+    pub fn compile(
+        policy: &str,
+        spec: &JwtAuthentication,
+        jwks_url: &dyn Fn(&RemoteJwks) -> Result<String, String>,
+        registry: &KeyRegistry,
+    ) -> Result<JwtAuth, String> {
+        let mut providers = Vec::new();
+        for (i, p) in spec.providers.iter().enumerate() {
+            let keys = match (&p.jwks.inline, &p.jwks.remote) {
+                (Some(text), _) => Keys::Inline(Arc::new(
+                    KeySet::from_json(text.as_bytes())
+                        .map_err(|e| format!("providers[{i}].jwks.inline: {e}"))?,
+                )),
+                (None, Some(remote)) => {
+                    let url =
+                        jwks_url(remote).map_err(|e| format!("providers[{i}].jwks.remote: {e}"))?;
+                    Keys::Remote(registry.remote(&url))
+                }
+                (None, None) => return Err(format!("providers[{i}].jwks names no keys")),
+            };
+            providers.push(Provider {
+                issuer: p.issuer.clone(),
+                validation: Validation::new([p.issuer.clone()], p.audiences.clone()),
+                keys,
+            });
+        }
+        Ok(JwtAuth {
+            policy: policy.to_string(),
+            mode: spec.mode(),
+            providers,
+        })
+    }
+
+    /// The policy this comes from.
+    pub fn policy(&self) -> &str {
+        &self.policy
+    }
+
+    /// Authenticates a request: the caller's identity, `None` for an
+    /// anonymous caller the mode lets through, or why it is refused.
+    pub async fn authenticate(&self, headers: &HeaderMap) -> Result<Option<Identity>, Refusal> {
+        let token = match bearer(headers) {
+            Ok(Some(token)) => token,
+            Ok(None) if self.mode == AuthMode::Strict => {
+                return Err(Refusal {
+                    status: StatusCode::UNAUTHORIZED,
+                    error: None,
+                    description: "a bearer token is required".into(),
+                });
+            }
+            Ok(None) => return Ok(None),
+            Err(why) => return self.refuse_or_anonymous(why),
+        };
+        match self.verify(token).await {
+            Ok(identity) => Ok(Some(identity)),
+            Err(refusal) if refusal.status == StatusCode::UNAUTHORIZED => {
+                self.refuse_or_anonymous(refusal.description)
+            }
+            Err(refusal) => Err(refusal),
+        }
+    }
+
+    fn refuse_or_anonymous(&self, why: String) -> Result<Option<Identity>, Refusal> {
+        if self.mode == AuthMode::Permissive {
+            tracing::debug!(policy = %self.policy, reason = %why, "invalid token let through (mode Permissive)");
+            return Ok(None);
+        }
+        Err(Refusal {
+            status: StatusCode::UNAUTHORIZED,
+            error: Some("invalid_token"),
+            description: why,
+        })
+    }
+
+    async fn verify(&self, token: &str) -> Result<Identity, Refusal> {
+        let invalid = |description: String| Refusal {
+            status: StatusCode::UNAUTHORIZED,
+            error: Some("invalid_token"),
+            description,
+        };
+        let issuer = palisade_identity::unverified_issuer(token)
+            .ok_or_else(|| invalid("the bearer token is not a JWT with an issuer".into()))?;
+        let provider = self
+            .providers
+            .iter()
+            .find(|p| p.issuer == issuer)
+            .ok_or_else(|| invalid("the token's issuer is not accepted here".into()))?;
+        let verified = match &provider.keys {
+            Keys::Inline(keys) => verify(token, keys, &provider.validation),
+            Keys::Remote(remote) => {
+                let cache = remote.cache().await.map_err(|e| Refusal {
+                    status: StatusCode::SERVICE_UNAVAILABLE,
+                    error: None,
+                    description: format!("cannot verify tokens: the key set is unavailable ({e})"),
+                })?;
+                verify_with_cache(token, cache, &provider.validation).await
+            }
+        };
+        let claims = verified.map_err(|e: JwtError| invalid(e.to_string()))?;
+        let subject = claims
+            .sub()
+            .ok_or_else(|| invalid("the token has no subject (sub)".into()))?
+            .to_string();
+        Ok(Identity {
+            issuer,
+            subject,
+            claims,
+        })
+    }
+}
+
+/// The bearer token of `Authorization`, if any.
+fn bearer(headers: &HeaderMap) -> Result<Option<&str>, String> {
+    let Some(value) = headers.get(AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let text = value
+        .to_str()
+        .map_err(|_| "the Authorization header is not ASCII".to_string())?;
+    let (scheme, token) = text.split_once(' ').unwrap_or((text, ""));
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err("the Authorization header must be `Bearer <token>`".into());
+    }
+    Ok(Some(token.trim()))
+}
+
+/// A remote key set, fetched on first use.
+pub struct RemoteKeys {
+    url: String,
+    fetcher: Arc<DocumentFetcher>,
+    cache: OnceCell<JwksCache<Fetch>>,
+    failed_at: Mutex<Option<Instant>>,
+}
+
+impl RemoteKeys {
+    async fn cache(&self) -> Result<&JwksCache<Fetch>, String> {
+        if let Some(cache) = self.cache.get() {
+            return Ok(cache);
+        }
+        let recently_failed = self
+            .failed_at
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some_and(|t| t.elapsed() < FETCH_BACKOFF);
+        if recently_failed {
+            return Err(format!("{} could not be fetched a moment ago", self.url));
+        }
+        let result = self
+            .cache
+            .get_or_try_init(|| async {
+                let cache = JwksCache::new(
+                    Fetch {
+                        url: self.url.clone(),
+                        fetcher: self.fetcher.clone(),
+                    },
+                    CacheConfig::default(),
+                );
+                cache
+                    .refresh()
+                    .await
+                    .map_err(|e| format!("{}: {e}", self.url))?;
+                cache.spawn_refresher();
+                Ok::<_, String>(cache)
+            })
+            .await;
+        if let Err(e) = &result {
+            tracing::warn!(error = %e, "cannot fetch a JWKS; requests needing it are refused");
+            *self.failed_at.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+        }
+        result
+    }
+}
+
+struct Fetch {
+    url: String,
+    fetcher: Arc<DocumentFetcher>,
+}
+
+impl JwksFetcher for Fetch {
+    async fn fetch(&self) -> Result<Vec<u8>, String> {
+        self.fetcher.get(&self.url).await
+    }
+}
+
+/// Remote key sets by URL, kept across Plan compiles while a Plan uses them.
+#[derive(Default)]
+pub struct KeyRegistry {
+    fetcher: Arc<DocumentFetcher>,
+    remotes: Mutex<HashMap<String, Weak<RemoteKeys>>>,
+}
+
+impl fmt::Debug for KeyRegistry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyRegistry").finish_non_exhaustive()
+    }
+}
+
+impl KeyRegistry {
+    /// The key set served at `url` (the live one if a Plan holds it).
+    pub fn remote(&self, url: &str) -> Arc<RemoteKeys> {
+        let mut map = self.remotes.lock().unwrap_or_else(|p| p.into_inner());
+        map.retain(|_, w| w.strong_count() > 0);
+        if let Some(live) = map.get(url).and_then(Weak::upgrade) {
+            return live;
+        }
+        let keys = Arc::new(RemoteKeys {
+            url: url.to_string(),
+            fetcher: self.fetcher.clone(),
+            cache: OnceCell::new(),
+            failed_at: Mutex::new(None),
+        });
+        map.insert(url.to_string(), Arc::downgrade(&keys));
+        keys
+    }
+}

@@ -10,6 +10,8 @@ usage: mcp_probe.py URL [--mode auto|legacy|2026-07-28] [--transport streamable|
   --sampling            declare sampling; answer createMessage with a fixed text
   --pause-file PATH     after the first round of calls, create PATH, wait until it
                         is deleted, then repeat the calls (as "calls_after")
+  --bearer TOKEN        send Authorization: Bearer TOKEN (streamable HTTP)
+A call the server refuses with a JSON-RPC error is reported as {"error": message}.
 """
 
 import argparse
@@ -37,6 +39,7 @@ async def main() -> None:
     parser.add_argument("--logs")
     parser.add_argument("--listen-tools", action="store_true", help="2026-07-28: listen for tools list changes")
     parser.add_argument("--pause-file")
+    parser.add_argument("--bearer")
     opts = parser.parse_args()
 
     from mcp import types
@@ -54,7 +57,11 @@ async def main() -> None:
         calls = {}
         for spec in opts.call:
             name, _, args = spec.partition("=")
-            result = await client.call_tool(name, json.loads(args or "{}"))
+            try:
+                result = await client.call_tool(name, json.loads(args or "{}"))
+            except Exception as e:  # the SDK's McpError: a JSON-RPC error answer
+                calls[name] = {"error": str(e)}
+                continue
             calls[name] = {
                 "text": [c.text for c in result.content if getattr(c, "type", "") == "text"],
                 "is_error": bool(result.is_error),
@@ -65,6 +72,12 @@ async def main() -> None:
         target = sse_client(opts.url)
     elif opts.transport == "stdio":
         target = StdioServerParameters(command=opts.url, args=opts.stdio_arg)
+    elif opts.bearer:
+        from mcp.client.streamable_http import streamable_http_client
+        from mcp.shared._httpx_utils import create_mcp_http_client
+
+        http = create_mcp_http_client(headers={"Authorization": f"Bearer {opts.bearer}"})
+        target = streamable_http_client(opts.url, http_client=http)
     else:
         target = opts.url
     out: dict = {}

@@ -407,6 +407,7 @@ impl Compiler<'_> {
             shaping,
             rate_limit,
             jwt,
+            mcp_authz,
         } = self.policies.merged(&keys);
         Some(Action {
             backends,
@@ -417,6 +418,7 @@ impl Compiler<'_> {
             shaping,
             rate_limit,
             jwt,
+            mcp_authz,
         })
     }
 

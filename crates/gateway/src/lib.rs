@@ -20,6 +20,7 @@ pub mod llm;
 pub mod llm_proxy;
 pub mod llm_shaping;
 pub mod llm_usage;
+pub mod mcp_access;
 pub mod mcp_endpoint;
 pub mod mcp_servers;
 pub mod metrics;

@@ -24,6 +24,7 @@ use tokio::sync::mpsc;
 
 use crate::body::{self, Body, BoxError};
 use crate::guard::{Guards, RequestVerdict};
+use crate::mcp_access::{Item, McpPolicies};
 use crate::metrics::{McpLabels, McpMethodLabels, McpServerLabels, Metrics};
 
 /// Largest JSON-RPC body accepted from a client.
@@ -67,6 +68,9 @@ struct LegacyChannel {
 pub struct McpEndpoint {
     client: HttpClient,
     sessions: Mutex<HashMap<String, Arc<Session>>>,
+    /// The principal each session was opened by, when its route authenticates:
+    /// a session id never serves another caller.
+    owners: Mutex<HashMap<String, String>>,
     legacy: Mutex<HashMap<String, Arc<LegacyChannel>>>,
     /// Upstream sessions behind stateless (2026-07-28) clients, by server and envelope.
     pooled: Mutex<HashMap<String, Arc<Session>>>,
@@ -115,6 +119,7 @@ impl McpEndpoint {
         let endpoint = Arc::new(McpEndpoint {
             client: Arc::new(palisade_net::Clients::new()),
             sessions: Mutex::new(HashMap::new()),
+            owners: Mutex::new(HashMap::new()),
             legacy: Mutex::new(HashMap::new()),
             pooled: Mutex::new(HashMap::new()),
             opening: tokio::sync::Mutex::new(()),
@@ -183,13 +188,13 @@ impl McpEndpoint {
         &self,
         req: Request<Incoming>,
         server: &Arc<ServerSpec>,
-        guards: Option<&Arc<Guards>>,
+        policies: &McpPolicies,
     ) -> Response<Body> {
         if let Some(denied) = check_origin(req.headers()) {
             return denied;
         }
         match *req.method() {
-            Method::POST => self.post(req, server, guards).await,
+            Method::POST => self.post(req, server, policies).await,
             Method::GET | Method::DELETE if server.stateless => {
                 let mut r = rpc_error(
                     StatusCode::METHOD_NOT_ALLOWED,
@@ -201,8 +206,8 @@ impl McpEndpoint {
                     .insert(ALLOW, HeaderValue::from_static("POST"));
                 r
             }
-            Method::GET => self.get(req.headers(), server),
-            Method::DELETE => self.delete(req.headers(), server),
+            Method::GET => self.get(req.headers(), server, policies),
+            Method::DELETE => self.delete(req.headers(), server, policies),
             _ => {
                 let mut r = rpc_error(
                     StatusCode::METHOD_NOT_ALLOWED,
@@ -221,7 +226,7 @@ impl McpEndpoint {
         &self,
         req: Request<Incoming>,
         server: &Arc<ServerSpec>,
-        guards: Option<&Arc<Guards>>,
+        policies: &McpPolicies,
     ) -> Response<Body> {
         let (parts, incoming) = req.into_parts();
         let value = match read_json(incoming).await {
@@ -230,14 +235,16 @@ impl McpEndpoint {
         };
         let version = header_str(&parts.headers, VERSION_HEADER);
         if version == Some(MODERN_VERSION) || (version.is_none() && has_envelope(&value)) {
-            return self.modern(&parts.headers, value, server, guards).await;
+            return self.modern(&parts.headers, value, server, policies).await;
         }
         if server.stateless {
-            return self.stateless(version, value, server, guards).await;
+            return self.stateless(version, value, server, policies).await;
         }
         let session_id = header_str(&parts.headers, SESSION_HEADER);
         if let Value::Array(items) = value {
-            return self.batch(session_id, version, items, server, guards).await;
+            return self
+                .batch(session_id, version, items, server, policies)
+                .await;
         }
         let message = match Message::from_value(value) {
             Ok(m) => m,
@@ -253,16 +260,19 @@ impl McpEndpoint {
         if let Message::Request { id, method, params } = &message
             && method == "initialize"
         {
-            return self.initialize(id.clone(), params.clone(), server).await;
+            return self
+                .initialize(id.clone(), params.clone(), server, policies.owner())
+                .await;
         }
-        let session = match self.session(session_id, version, server) {
+        let owner = policies.owner();
+        let session = match self.session(session_id, version, server, owner.as_deref()) {
             Ok(s) => s,
             Err(r) => return *r,
         };
         match message {
             Message::Request { id, method, params } => {
                 reply_response(
-                    dispatch(&self.metrics, &session, id, &method, params, guards).await,
+                    dispatch(&self.metrics, &session, id, &method, params, policies).await,
                     None,
                 )
                 .await
@@ -288,6 +298,7 @@ impl McpEndpoint {
         id: Id,
         params: Option<Value>,
         server: &Arc<ServerSpec>,
+        owner: Option<String>,
     ) -> Response<Body> {
         let params = params.unwrap_or_else(|| json!({}));
         match Session::open(
@@ -301,7 +312,15 @@ impl McpEndpoint {
             Ok((session, result)) => {
                 let session_id = session.id().to_string();
                 session.touch();
-                lock(&self.sessions).insert(session_id.clone(), session);
+                {
+                    let mut sessions = lock(&self.sessions);
+                    sessions.insert(session_id.clone(), session);
+                    let mut owners = lock(&self.owners);
+                    owners.retain(|id, _| sessions.contains_key(id));
+                    if let Some(owner) = owner {
+                        owners.insert(session_id.clone(), owner);
+                    }
+                }
                 self.count_sessions();
                 tracing::info!(server = %server.name, "MCP session opened");
                 let mut response = json_response(StatusCode::OK, &Message::result(id, result));
@@ -331,7 +350,7 @@ impl McpEndpoint {
         version: Option<&str>,
         value: Value,
         server: &Arc<ServerSpec>,
-        guards: Option<&Arc<Guards>>,
+        policies: &McpPolicies,
     ) -> Response<Body> {
         if let Some(v) = version
             && !palisade_mcp::session::SUPPORTED_VERSIONS.contains(&v)
@@ -387,7 +406,7 @@ impl McpEndpoint {
             result["protocolVersion"] = palisade_mcp::session::negotiate(requested).into();
             return json_response(StatusCode::OK, &Message::result(id, result));
         }
-        let reply = dispatch(&self.metrics, &session, id, &method, params, guards).await;
+        let reply = dispatch(&self.metrics, &session, id, &method, params, policies).await;
         reply_response(reply, None).await
     }
 
@@ -397,6 +416,7 @@ impl McpEndpoint {
         id: Option<&str>,
         version: Option<&str>,
         server: &ServerSpec,
+        caller: Option<&str>,
     ) -> Result<Arc<Session>, Box<Response<Body>>> {
         let Some(id) = id else {
             return Err(Box::new(rpc_error(
@@ -407,7 +427,8 @@ impl McpEndpoint {
             )));
         };
         let found = lock(&self.sessions).get(id).cloned();
-        let Some(session) = found.filter(|s| s.server() == server.name) else {
+        let owner_matches = lock(&self.owners).get(id).map(String::as_str) == caller;
+        let Some(session) = found.filter(|s| s.server() == server.name && owner_matches) else {
             return Err(Box::new(rpc_error(
                 StatusCode::NOT_FOUND,
                 None,
@@ -438,9 +459,10 @@ impl McpEndpoint {
         version: Option<&str>,
         items: Vec<Value>,
         server: &Arc<ServerSpec>,
-        guards: Option<&Arc<Guards>>,
+        policies: &McpPolicies,
     ) -> Response<Body> {
-        let session = match self.session(session_id, version, server) {
+        let owner = policies.owner();
+        let session = match self.session(session_id, version, server, owner.as_deref()) {
             Ok(s) => s,
             Err(r) => return *r,
         };
@@ -462,7 +484,7 @@ impl McpEndpoint {
                         id,
                         &method,
                         params,
-                        guards,
+                        policies,
                     )
                     .await
                     {
@@ -500,7 +522,12 @@ impl McpEndpoint {
         json_value_response(StatusCode::OK, &Value::Array(answers))
     }
 
-    fn get(&self, headers: &HeaderMap, server: &ServerSpec) -> Response<Body> {
+    fn get(
+        &self,
+        headers: &HeaderMap,
+        server: &ServerSpec,
+        policies: &McpPolicies,
+    ) -> Response<Body> {
         if !accepts(headers, "text/event-stream") {
             return rpc_error(
                 StatusCode::NOT_ACCEPTABLE,
@@ -509,10 +536,12 @@ impl McpEndpoint {
                 "the GET stream needs Accept: text/event-stream",
             );
         }
+        let owner = policies.owner();
         let session = match self.session(
             header_str(headers, SESSION_HEADER),
             header_str(headers, VERSION_HEADER),
             server,
+            owner.as_deref(),
         ) {
             Ok(s) => s,
             Err(r) => return *r,
@@ -534,8 +563,19 @@ impl McpEndpoint {
         event_stream(stream)
     }
 
-    fn delete(&self, headers: &HeaderMap, server: &ServerSpec) -> Response<Body> {
-        let session = match self.session(header_str(headers, SESSION_HEADER), None, server) {
+    fn delete(
+        &self,
+        headers: &HeaderMap,
+        server: &ServerSpec,
+        policies: &McpPolicies,
+    ) -> Response<Body> {
+        let owner = policies.owner();
+        let session = match self.session(
+            header_str(headers, SESSION_HEADER),
+            None,
+            server,
+            owner.as_deref(),
+        ) {
             Ok(s) => s,
             Err(r) => return *r,
         };
@@ -551,7 +591,7 @@ impl McpEndpoint {
         headers: &HeaderMap,
         value: Value,
         server: &Arc<ServerSpec>,
-        guards: Option<&Arc<Guards>>,
+        policies: &McpPolicies,
     ) -> Response<Body> {
         let Ok(message) = Message::from_value(value) else {
             return rpc_error(
@@ -671,7 +711,15 @@ impl McpEndpoint {
             let reply = self.ask_for_input(id, parked.session, Reply::Stream(parked.rest));
             return reply_response(reply, Some(finish)).await;
         }
-        let reply = dispatch(&self.metrics, &session, id.clone(), &method, params, guards).await;
+        let reply = dispatch(
+            &self.metrics,
+            &session,
+            id.clone(),
+            &method,
+            params,
+            policies,
+        )
+        .await;
         let reply = match method.as_str() {
             "tools/call" | "prompts/get" | "resources/read" => {
                 self.ask_for_input(id, session, reply)
@@ -927,7 +975,7 @@ impl McpEndpoint {
         req: Request<Incoming>,
         server: &Arc<ServerSpec>,
         base: &str,
-        guards: Option<&Arc<Guards>>,
+        policies: &McpPolicies,
     ) -> Response<Body> {
         if let Some(denied) = check_origin(req.headers()) {
             return denied;
@@ -935,7 +983,7 @@ impl McpEndpoint {
         let is_message = req.uri().path().ends_with("/message");
         match (req.method().clone(), is_message) {
             (Method::GET, false) => self.legacy_stream(server, base),
-            (Method::POST, true) => self.legacy_post(req, server, guards).await,
+            (Method::POST, true) => self.legacy_post(req, server, policies).await,
             _ => rpc_error(
                 StatusCode::METHOD_NOT_ALLOWED,
                 None,
@@ -975,7 +1023,7 @@ impl McpEndpoint {
         &self,
         req: Request<Incoming>,
         server: &Arc<ServerSpec>,
-        guards: Option<&Arc<Guards>>,
+        policies: &McpPolicies,
     ) -> Response<Body> {
         let id = req
             .uri()
@@ -1050,11 +1098,10 @@ impl McpEndpoint {
                 );
             }
             (Message::Request { id, method, params }, Some(session)) => {
-                let guards = guards.cloned();
+                let policies = policies.clone();
                 let metrics = self.metrics.clone();
                 tokio::spawn(async move {
-                    let guards = guards.as_ref();
-                    match dispatch(&metrics, &session, id, &method, params, guards).await {
+                    match dispatch(&metrics, &session, id, &method, params, &policies).await {
                         Reply::Now(m) => {
                             let _ = channel.events.send(sse::Event::message(&m.to_json())).await;
                         }
@@ -1143,7 +1190,7 @@ async fn dispatch(
     id: Id,
     method: &str,
     params: Option<Value>,
-    guards: Option<&Arc<Guards>>,
+    policies: &McpPolicies,
 ) -> Reply {
     let started = Instant::now();
     let tool = match method {
@@ -1188,7 +1235,17 @@ async fn dispatch(
                 .observe(started.elapsed().as_secs_f64());
         }
     };
-    match guarded(session, id, method, params, guards).await {
+    if let Some(item) = requested_item(method, params.as_ref())
+        && !policies.allows(session.spec(), method, item)
+    {
+        // Refused exactly as an item that does not exist would be.
+        let m = Message::error(id, jsonrpc::INVALID_PARAMS, not_found_message(item));
+        record(&m);
+        return Reply::Now(m);
+    }
+    let reply = guarded(session, id, method, params, policies.guards.as_ref()).await;
+    let reply = filtered(reply, session, method, policies);
+    match reply {
         Reply::Now(m) => {
             record(&m);
             Reply::Now(m)
@@ -1201,6 +1258,64 @@ async fn dispatch(
                         record(&m);
                     }
                     if tx.send(m).await.is_err() {
+                        return;
+                    }
+                }
+            });
+            Reply::Stream(out)
+        }
+    }
+}
+
+/// The item a request names, for authorization.
+fn requested_item<'a>(method: &str, params: Option<&'a Value>) -> Option<Item<'a>> {
+    let field = |name: &str| params?.get(name)?.as_str();
+    match method {
+        "tools/call" => Some(Item::Tool(field("name").unwrap_or_default())),
+        "prompts/get" => Some(Item::Prompt(field("name").unwrap_or_default())),
+        "resources/read" | "resources/subscribe" | "resources/unsubscribe" => {
+            Some(Item::Resource(field("uri").unwrap_or_default()))
+        }
+        _ => None,
+    }
+}
+
+/// The error for a refused item: the one its absence would give.
+fn not_found_message(item: Item<'_>) -> String {
+    match item {
+        Item::Tool(name) => format!("Unknown tool: {name}"),
+        Item::Prompt(name) => format!("Unknown prompt: {name}"),
+        Item::Resource(uri) => format!("Unknown resource: {uri}"),
+    }
+}
+
+/// A list reply with the items the caller may not use removed.
+fn filtered(reply: Reply, session: &Arc<Session>, method: &str, policies: &McpPolicies) -> Reply {
+    if policies.authz.is_none() || !method.ends_with("/list") {
+        return reply;
+    }
+    let filter = {
+        let spec = session.spec().clone();
+        let method = method.to_string();
+        let policies = policies.clone();
+        move |m: Message| match m {
+            Message::Response {
+                id,
+                outcome: Ok(mut result),
+            } => {
+                policies.filter_list(&spec, &method, &mut result);
+                Message::result(id, result)
+            }
+            other => other,
+        }
+    };
+    match reply {
+        Reply::Now(m) => Reply::Now(filter(m)),
+        Reply::Stream(mut rx) => {
+            let (tx, out) = mpsc::channel(64);
+            tokio::spawn(async move {
+                while let Some(m) = rx.recv().await {
+                    if tx.send(filter(m)).await.is_err() {
                         return;
                     }
                 }

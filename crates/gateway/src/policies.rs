@@ -24,6 +24,7 @@ use crate::guard::{CompileError, Guards, ResolveEndpoint};
 use crate::jwt::{JwtAuth, KeyRegistry};
 use crate::llm::FormatRoutes;
 use crate::llm_shaping::RequestShaping;
+use crate::mcp_access::McpAuthz;
 use crate::rate_limit::{LimiterRegistry, RateLimiter};
 
 /// The policy fields Palisade enforces; a policy setting anything else is not
@@ -38,6 +39,7 @@ const ENFORCED: &[&str] = &[
     "traffic.rateLimit.local",
     "traffic.jwtAuthentication.mode",
     "traffic.jwtAuthentication.providers",
+    "backend.mcp.authorization",
 ];
 
 /// What the policies attached to one resource do.
@@ -53,6 +55,8 @@ pub struct PolicySet {
     pub rate_limit: Option<Arc<RateLimiter>>,
     /// JWT authentication.
     pub jwt: Option<Arc<JwtAuth>>,
+    /// MCP authorization rules.
+    pub mcp_authz: Option<Arc<McpAuthz>>,
 }
 
 impl PolicySet {
@@ -68,6 +72,7 @@ impl PolicySet {
         fill(&mut self.shaping, &other.shaping);
         fill(&mut self.rate_limit, &other.rate_limit);
         fill(&mut self.jwt, &other.jwt);
+        fill(&mut self.mcp_authz, &other.mcp_authz);
     }
 }
 
@@ -300,6 +305,16 @@ fn compile_set(
         let auth = JwtAuth::compile(policy, jwt, &jwks_url, keys)
             .map_err(|why| ("spec.traffic.jwtAuthentication", why, true))?;
         set.jwt = Some(Arc::new(auth));
+    }
+    if let Some(authorization) = spec
+        .backend
+        .as_ref()
+        .and_then(|b| b.mcp.as_ref())
+        .and_then(|m| m.authorization.as_ref())
+    {
+        let authz = McpAuthz::compile(authorization)
+            .map_err(|why| ("spec.backend.mcp.authorization", why, true))?;
+        set.mcp_authz = Some(Arc::new(authz));
     }
     Ok(set)
 }

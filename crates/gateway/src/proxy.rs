@@ -16,6 +16,7 @@ use crate::backend::Backend;
 use crate::body::{self, Body};
 use crate::llm_proxy;
 use crate::llm_usage::UsageMeter;
+use crate::mcp_access::McpPolicies;
 use crate::mcp_endpoint::McpEndpoint;
 use crate::metrics::{LimitLabels, Metrics, RequestLabels, RouteLabels};
 use crate::plan::Plan;
@@ -113,9 +114,13 @@ impl Proxy {
             // HTTPRoutes and AgentgatewayBackends.
             let response = if legacy {
                 let base = req.uri().path()[..base_len].to_string();
-                self.mcp.legacy(req, spec, &base, None).await
+                self.mcp
+                    .legacy(req, spec, &base, &McpPolicies::default())
+                    .await
             } else {
-                self.mcp.streamable(req, spec, None).await
+                self.mcp
+                    .streamable(req, spec, &McpPolicies::default())
+                    .await
             };
             return (label, response);
         }
@@ -142,7 +147,7 @@ impl Proxy {
                 // The token the policy consumed never goes upstream.
                 req.headers_mut().remove(http::header::AUTHORIZATION);
                 match verdict {
-                    Ok(identity) => identity,
+                    Ok(identity) => identity.map(Arc::new),
                     Err(refusal) => {
                         self.record(
                             &label,
@@ -190,7 +195,12 @@ impl Proxy {
             return (label, respond::no_backend(why));
         };
         let response = if let Some(spec) = backend.mcp_server() {
-            self.mcp.streamable(req, spec, action.guards.as_ref()).await
+            let policies = McpPolicies {
+                guards: action.guards.clone(),
+                authz: action.mcp_authz.clone(),
+                caller: identity.clone(),
+            };
+            self.mcp.streamable(req, spec, &policies).await
         } else if let Some(target) = backend.llm_target() {
             let meter = UsageMeter {
                 route: label.clone(),

@@ -15,6 +15,7 @@ use crate::guard::Guards;
 use crate::jwt::JwtAuth;
 use crate::llm::FormatRoutes;
 use crate::llm_shaping::RequestShaping;
+use crate::mcp_access::McpAuthz;
 use crate::policies::PolicySet;
 use crate::rate_limit::RateLimiter;
 
@@ -248,6 +249,9 @@ pub struct Action {
     /// JWT authentication, checked first.
     #[serde(serialize_with = "jwt_policy")]
     pub jwt: Option<Arc<JwtAuth>>,
+    /// MCP authorization rules (MCP backends).
+    #[serde(skip)]
+    pub mcp_authz: Option<Arc<McpAuthz>>,
 }
 
 impl Action {
@@ -262,6 +266,7 @@ impl Action {
             shaping: None,
             rate_limit: None,
             jwt: None,
+            mcp_authz: None,
         }
     }
 
@@ -274,6 +279,7 @@ impl Action {
             shaping: self.shaping.clone(),
             rate_limit: self.rate_limit.clone(),
             jwt: self.jwt.clone(),
+            mcp_authz: self.mcp_authz.clone(),
         };
         own.fill_from(set);
         Action {
@@ -285,6 +291,7 @@ impl Action {
             shaping: own.shaping,
             rate_limit: own.rate_limit,
             jwt: own.jwt,
+            mcp_authz: own.mcp_authz,
         }
     }
 }

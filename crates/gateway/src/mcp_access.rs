@@ -1,0 +1,201 @@
+//! Who may use which MCP tools, prompts and resources
+//! (`backend.mcp.authorization`): CEL rules compiled once, evaluated per item
+//! with the caller's claims (`jwt`) and the item (`mcp`).
+//!
+//! Semantics (agentgateway's): each `matchExpressions` entry is its own rule
+//! with the policy's action, rules of every attached policy pooled. No rules:
+//! allowed. Any Deny rule true: denied. Any Require rule not true: denied. Any
+//! Allow rule true: allowed. Otherwise denied if there is an Allow rule. A rule
+//! that fails to evaluate (a missing claim, a wrong type) counts as false, so
+//! Allow and Require fail closed and Deny fails open.
+
+use std::sync::Arc;
+
+use palisade_api::kinds::agentgateway::shared::{Authorization, AuthorizationAction};
+use palisade_cel::{Program, Vars};
+use palisade_mcp::federation::split_name;
+use palisade_mcp::server::ServerSpec;
+use serde_json::{Value, json};
+
+use crate::guard::Guards;
+use crate::jwt::Identity;
+
+/// Variables an MCP authorization rule may read.
+pub const VARIABLES: [&str; 5] = ["jwt", "mcp", "source", "request", "agent"];
+
+/// One rule.
+struct Rule {
+    action: AuthorizationAction,
+    program: Program,
+}
+
+/// The pooled MCP authorization rules of a route.
+#[derive(Default)]
+pub struct McpAuthz {
+    rules: Vec<Rule>,
+}
+
+impl std::fmt::Debug for McpAuthz {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("McpAuthz")
+            .field("rules", &self.rules.len())
+            .finish()
+    }
+}
+
+/// An MCP item a caller wants to see or use.
+#[derive(Clone, Copy, Debug)]
+pub enum Item<'a> {
+    /// A tool, by (possibly prefixed) name.
+    Tool(&'a str),
+    /// A prompt, by (possibly prefixed) name.
+    Prompt(&'a str),
+    /// A resource, by (possibly prefixed) URI.
+    Resource(&'a str),
+}
+
+impl McpAuthz {
+    /// Compiles a policy's authorization; an expression that does not compile
+    /// or reads a variable MCP authorization cannot offer is an error.
+    pub fn compile(authorization: &Authorization) -> Result<McpAuthz, String> {
+        let mut rules = Vec::new();
+        for (i, source) in authorization.expressions().iter().enumerate() {
+            let program = Program::compile(source.as_str())
+                .map_err(|e| format!("policy.matchExpressions[{i}]: {e}"))?;
+            if let Some(unknown) = program.variables().names().find(|n| !VARIABLES.contains(n)) {
+                return Err(format!(
+                    "policy.matchExpressions[{i}] reads `{unknown}`, which MCP authorization does not provide (it provides {})",
+                    VARIABLES.join(", ")
+                ));
+            }
+            rules.push(Rule {
+                action: authorization.action(),
+                program,
+            });
+        }
+        Ok(McpAuthz { rules })
+    }
+
+    /// Whether `caller` may see or use `item` of `spec` in a request of `method`.
+    pub fn allows(
+        &self,
+        spec: &ServerSpec,
+        caller: Option<&Identity>,
+        method: &str,
+        item: Item<'_>,
+    ) -> bool {
+        if self.rules.is_empty() {
+            return true;
+        }
+        let claims = caller.map_or(Value::Null, |c| Value::Object(c.claims.as_map().clone()));
+        let mcp = mcp_value(spec, method, item);
+        let mut vars = Vars::new();
+        if caller.is_some() {
+            vars.bind_json("jwt", &claims);
+        }
+        vars.bind_json("mcp", &mcp);
+        let holds = |rule: &Rule| rule.program.eval_bool(&vars).unwrap_or(false);
+        let mut has_allow = false;
+        let mut allowed = false;
+        for rule in &self.rules {
+            match rule.action {
+                AuthorizationAction::Deny if holds(rule) => return false,
+                AuthorizationAction::Require if !holds(rule) => return false,
+                AuthorizationAction::Allow => {
+                    has_allow = true;
+                    allowed = allowed || holds(rule);
+                }
+                _ => {}
+            }
+        }
+        allowed || !has_allow
+    }
+}
+
+/// The `mcp` variable: the method and the item, by bare name and target.
+fn mcp_value(spec: &ServerSpec, method: &str, item: Item<'_>) -> Value {
+    let targets = spec.target_names();
+    let split = |name: &str| -> (String, String) {
+        if spec.prefixes()
+            && let Some((index, bare)) = split_name(&targets, name)
+        {
+            return (bare.to_string(), targets[index].clone());
+        }
+        let target = targets.first().cloned().unwrap_or_default();
+        (name.to_string(), target)
+    };
+    match item {
+        Item::Tool(name) => {
+            let (name, target) = split(name);
+            json!({"method": method, "tool": {"name": name, "target": target}})
+        }
+        Item::Prompt(name) => {
+            let (name, target) = split(name);
+            json!({"method": method, "prompt": {"name": name, "target": target}})
+        }
+        Item::Resource(uri) => {
+            let target = targets.first().cloned().unwrap_or_default();
+            let (uri, target) = if spec.prefixes() {
+                palisade_mcp::federation::split_uri(&targets, uri)
+                    .map(|(i, u)| (u.to_string(), targets[i].clone()))
+                    .unwrap_or((uri.to_string(), target))
+            } else {
+                (uri.to_string(), target)
+            };
+            json!({"method": method, "resource": {"uri": uri, "target": target}})
+        }
+    }
+}
+
+/// What a route's policies ask of MCP traffic, for one caller.
+#[derive(Clone, Default)]
+pub struct McpPolicies {
+    /// Prompt guards on tool arguments and results.
+    pub guards: Option<Arc<Guards>>,
+    /// Authorization rules on tools, prompts and resources.
+    pub authz: Option<Arc<McpAuthz>>,
+    /// The authenticated caller, if any.
+    pub caller: Option<Arc<Identity>>,
+}
+
+impl McpPolicies {
+    /// The principal sessions opened by this caller belong to.
+    pub fn owner(&self) -> Option<String> {
+        self.caller.as_ref().map(|c| c.principal())
+    }
+
+    /// Whether the caller may see or use `item`.
+    pub fn allows(&self, spec: &ServerSpec, method: &str, item: Item<'_>) -> bool {
+        self.authz
+            .as_ref()
+            .is_none_or(|a| a.allows(spec, self.caller.as_deref(), method, item))
+    }
+
+    /// Removes from a list result (`tools`, `prompts`, `resources`) the items
+    /// the caller may not use.
+    pub fn filter_list(&self, spec: &ServerSpec, method: &str, result: &mut Value) {
+        if self.authz.is_none() {
+            return;
+        }
+        let (member, key) = match method {
+            "tools/list" => ("tools", "name"),
+            "prompts/list" => ("prompts", "name"),
+            "resources/list" => ("resources", "uri"),
+            _ => return,
+        };
+        let Some(items) = result.get_mut(member).and_then(Value::as_array_mut) else {
+            return;
+        };
+        items.retain(|entry| {
+            let Some(id) = entry.get(key).and_then(Value::as_str) else {
+                return false;
+            };
+            let item = match member {
+                "tools" => Item::Tool(id),
+                "prompts" => Item::Prompt(id),
+                _ => Item::Resource(id),
+            };
+            self.allows(spec, method, item)
+        });
+    }
+}

@@ -408,6 +408,7 @@ impl Compiler<'_> {
             rate_limit,
             jwt,
             mcp_authz,
+            cors,
         } = self.policies.merged(&keys);
         Some(Action {
             backends,
@@ -419,6 +420,7 @@ impl Compiler<'_> {
             rate_limit,
             jwt,
             mcp_authz,
+            cors,
         })
     }
 

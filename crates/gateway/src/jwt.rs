@@ -127,6 +127,11 @@ impl JwtAuth {
         &self.policy
     }
 
+    /// The accepted issuers (the authorization servers of protected MCP routes).
+    pub fn issuers(&self) -> Vec<String> {
+        self.providers.iter().map(|p| p.issuer.clone()).collect()
+    }
+
     /// Authenticates a request: the caller's identity, `None` for an
     /// anonymous caller the mode lets through, or why it is refused.
     pub async fn authenticate(&self, headers: &HeaderMap) -> Result<Option<Identity>, Refusal> {

@@ -12,6 +12,7 @@ pub mod audit;
 pub mod backend;
 pub mod body;
 pub mod compile;
+pub mod cors;
 pub mod guard;
 pub mod guard_webhook;
 pub mod jwt;

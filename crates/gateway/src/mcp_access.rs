@@ -27,6 +27,8 @@ pub const VARIABLES: [&str; 5] = ["jwt", "mcp", "source", "request", "agent"];
 struct Rule {
     action: AuthorizationAction,
     program: Program,
+    /// Scopes the expression tests (`jwt.scope.contains("files:read")`).
+    scopes: Vec<String>,
 }
 
 /// The pooled MCP authorization rules of a route.
@@ -71,9 +73,19 @@ impl McpAuthz {
             rules.push(Rule {
                 action: authorization.action(),
                 program,
+                scopes: scopes_tested(source),
             });
         }
         Ok(McpAuthz { rules })
+    }
+
+    /// The scopes the rules test, for the `scopes_supported` of the protected
+    /// resource metadata and the scope hint of a 401.
+    pub fn scopes(&self) -> Vec<String> {
+        let mut scopes: Vec<String> = self.rules.iter().flat_map(|r| r.scopes.clone()).collect();
+        scopes.sort();
+        scopes.dedup();
+        scopes
     }
 
     /// Whether `caller` may see or use `item` of `spec` in a request of `method`.
@@ -110,6 +122,20 @@ impl McpAuthz {
         }
         allowed || !has_allow
     }
+}
+
+/// The literal scopes an expression tests with `scope.contains("...")`.
+fn scopes_tested(source: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = source;
+    while let Some(at) = rest.find("scope.contains(\"") {
+        rest = &rest[at + "scope.contains(\"".len()..];
+        if let Some(end) = rest.find('"') {
+            out.push(rest[..end].to_string());
+            rest = &rest[end..];
+        }
+    }
+    out
 }
 
 /// The `mcp` variable: the method and the item, by bare name and target.

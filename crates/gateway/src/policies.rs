@@ -20,6 +20,7 @@ use palisade_api::load::Loaded;
 use palisade_api::snapshot::Snapshot;
 use serde_json::Value;
 
+use crate::cors::Cors;
 use crate::guard::{CompileError, Guards, ResolveEndpoint};
 use crate::jwt::{JwtAuth, KeyRegistry};
 use crate::llm::FormatRoutes;
@@ -40,6 +41,7 @@ const ENFORCED: &[&str] = &[
     "traffic.jwtAuthentication.mode",
     "traffic.jwtAuthentication.providers",
     "backend.mcp.authorization",
+    "traffic.cors",
 ];
 
 /// What the policies attached to one resource do.
@@ -57,6 +59,8 @@ pub struct PolicySet {
     pub jwt: Option<Arc<JwtAuth>>,
     /// MCP authorization rules.
     pub mcp_authz: Option<Arc<McpAuthz>>,
+    /// CORS.
+    pub cors: Option<Arc<Cors>>,
 }
 
 impl PolicySet {
@@ -73,6 +77,7 @@ impl PolicySet {
         fill(&mut self.rate_limit, &other.rate_limit);
         fill(&mut self.jwt, &other.jwt);
         fill(&mut self.mcp_authz, &other.mcp_authz);
+        fill(&mut self.cors, &other.cors);
     }
 }
 
@@ -316,6 +321,9 @@ fn compile_set(
             .map_err(|why| ("spec.backend.mcp.authorization", why, true))?;
         set.mcp_authz = Some(Arc::new(authz));
     }
+    if let Some(cors) = spec.traffic.as_ref().and_then(|t| t.cors.as_ref()) {
+        set.cors = Some(Arc::new(Cors::compile(policy, cors)));
+    }
     Ok(set)
 }
 
@@ -341,7 +349,7 @@ mod tests {
         );
         let not_ok = spec(serde_json::json!({
             "targetRefs": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "name": "r"}],
-            "traffic": {"cors": {"allowOrigins": ["https://a.example"]},
+            "traffic": {"csrf": {"additionalOrigins": ["https://a.example"]},
                         "rateLimit": {"local": [{"requests": 1, "unit": "Seconds"}],
                                       "global": {"url": "http://rls:8081", "domain": "d",
                                                  "descriptors": [{"entries": [{"name": "n", "expression": "1"}]}]}}},
@@ -350,7 +358,7 @@ mod tests {
         assert_eq!(
             unenforced_fields(&not_ok),
             [
-                "traffic.cors",
+                "traffic.csrf",
                 "traffic.rateLimit.global",
                 "backend.ai.promptCaching"
             ]

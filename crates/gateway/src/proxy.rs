@@ -14,6 +14,7 @@ use hyper::body::Incoming;
 use crate::audit::{AuditEvent, AuditSink};
 use crate::backend::Backend;
 use crate::body::{self, Body};
+use crate::cors;
 use crate::llm_proxy;
 use crate::llm_usage::UsageMeter;
 use crate::mcp_access::McpPolicies;
@@ -22,7 +23,8 @@ use crate::metrics::{LimitLabels, Metrics, RequestLabels, RouteLabels};
 use crate::plan::Plan;
 use crate::rate_limit::CallerKey;
 use crate::respond;
-use crate::route::RequestView;
+use crate::route::Action;
+use crate::route::{RequestView, RouteTable};
 use crate::serve::{Conn, Handler};
 use palisade_net::Clients;
 
@@ -93,7 +95,7 @@ impl Proxy {
         }
     }
 
-    async fn route(&self, mut req: Request<Incoming>, conn: Conn) -> (Arc<str>, Response<Body>) {
+    async fn route(&self, req: Request<Incoming>, conn: Conn) -> (Arc<str>, Response<Body>) {
         let Some(plan) = self.plan.load_full() else {
             return (
                 NO_ROUTE.clone(),
@@ -125,6 +127,14 @@ impl Proxy {
             return (label, response);
         }
         let host = request_host(&req);
+        if let Some(rest) = req.uri().path().strip_prefix(PROTECTED_RESOURCE)
+            && (rest.is_empty() || rest.starts_with('/'))
+        {
+            return (
+                NO_ROUTE.clone(),
+                protected_resource(table, &req, &host, rest),
+            );
+        }
         let view = RequestView {
             method: req.method(),
             host: &host,
@@ -140,6 +150,28 @@ impl Proxy {
         };
         let label = rule.id.label().clone();
         let action = &rule.action;
+        let Some(cors) = &action.cors else {
+            let response = self.serve_action(req, conn, &label, action).await;
+            return (label, response);
+        };
+        if let Some(preflight) = cors.preflight(req.method(), req.headers()) {
+            return (label, preflight);
+        }
+        let origin = cors::request_headers(req.headers());
+        let mut response = self.serve_action(req, conn, &label, action).await;
+        cors.decorate(&origin, &mut response);
+        (label, response)
+    }
+
+    /// Serves a request matched to `action`: authentication, rate limits, then
+    /// the backend.
+    async fn serve_action(
+        &self,
+        mut req: Request<Incoming>,
+        conn: Conn,
+        label: &Arc<str>,
+        action: &Action,
+    ) -> Response<Body> {
         let identity = match &action.jwt {
             None => None,
             Some(jwt) => {
@@ -150,12 +182,23 @@ impl Proxy {
                     Ok(identity) => identity.map(Arc::new),
                     Err(refusal) => {
                         self.record(
-                            &label,
+                            label,
                             &ANONYMOUS,
                             format!("{}: {}", jwt.policy(), refusal.description),
                             conn,
                         );
-                        return (label, respond::unauthorized(&refusal));
+                        let (metadata, scope) = if serves_mcp(action) {
+                            let url = metadata_url(&req, req.uri().path());
+                            let scope = action.mcp_authz.as_ref().map(|a| a.scopes().join(" "));
+                            (Some(url), scope)
+                        } else {
+                            (None, None)
+                        };
+                        return respond::unauthorized(
+                            &refusal,
+                            metadata.as_deref(),
+                            scope.as_deref(),
+                        );
                     }
                 }
             }
@@ -179,22 +222,22 @@ impl Proxy {
                 })
                 .inc();
             self.record(
-                &label,
+                label,
                 &principal,
                 format!("rate limit of {} exceeded", limited.policy),
                 conn,
             );
             let response = respond::too_many_requests(limited.retry_after_secs, &limited.policy);
-            return (label, response);
+            return response;
         }
         let Some(backend) = pick(&action.backends) else {
             let why = action
                 .unavailable
                 .as_deref()
                 .unwrap_or("the route has no backend");
-            return (label, respond::no_backend(why));
+            return respond::no_backend(why);
         };
-        let response = if let Some(spec) = backend.mcp_server() {
+        if let Some(spec) = backend.mcp_server() {
             let policies = McpPolicies {
                 guards: action.guards.clone(),
                 authz: action.mcp_authz.clone(),
@@ -213,8 +256,7 @@ impl Proxy {
             llm_proxy::serve(&self.clients, req, target, action, meter).await
         } else {
             self.forward(req, conn, &backend, action.timeout).await
-        };
-        (label, response)
+        }
     }
 
     async fn forward(
@@ -313,6 +355,105 @@ impl Handler for Proxy {
             .observe(elapsed.as_secs_f64());
         response
     }
+}
+
+/// Where OAuth protected resource metadata (RFC 9728) is served.
+const PROTECTED_RESOURCE: &str = "/.well-known/oauth-protected-resource";
+
+/// Whether a rule's backends are MCP servers.
+fn serves_mcp(action: &Action) -> bool {
+    action
+        .backends
+        .first()
+        .is_some_and(|(b, _)| b.mcp_server().is_some())
+}
+
+/// The request's origin as the client sees it (`X-Forwarded-Proto` honoured).
+fn origin_of<B>(req: &Request<B>) -> String {
+    let scheme = req
+        .headers()
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .filter(|p| *p == "https")
+        .unwrap_or("http");
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    format!("{scheme}://{host}")
+}
+
+/// The metadata URL of the resource at `path` (the per-path form).
+fn metadata_url<B>(req: &Request<B>, path: &str) -> String {
+    let path = if path == "/" { "" } else { path };
+    format!("{}{PROTECTED_RESOURCE}{path}", origin_of(req))
+}
+
+/// RFC 9728 metadata of the JWT-protected MCP route serving `rest` (the
+/// per-path form), or of the only such route for the root form.
+fn protected_resource<B>(
+    table: &RouteTable,
+    req: &Request<B>,
+    host: &str,
+    rest: &str,
+) -> Response<Body> {
+    let path = if rest.is_empty() { "/" } else { rest };
+    let view = RequestView {
+        method: &http::Method::POST,
+        host,
+        path,
+        query: None,
+        headers: req.headers(),
+    };
+    let protected =
+        |rule: &&crate::route::Rule| rule.action.jwt.is_some() && serves_mcp(&rule.action);
+    let rule = table.find(&view).filter(protected).or_else(|| {
+        let mut candidates = table.rules.iter().filter(protected);
+        match (rest.is_empty(), candidates.next(), candidates.next()) {
+            (true, Some(only), None) => Some(only),
+            _ => None,
+        }
+    });
+    let Some(rule) = rule else {
+        return respond::error(
+            http::StatusCode::NOT_FOUND,
+            "not_found",
+            &format!("no JWT-protected MCP route serves {path}"),
+        );
+    };
+    let resource_path = if rest.is_empty() {
+        match &rule.matcher.path {
+            crate::route::PathMatch::Exact(p) | crate::route::PathMatch::PathPrefix(p) => p.clone(),
+            _ => "/".to_string(),
+        }
+    } else {
+        rest.to_string()
+    };
+    let issuers = rule
+        .action
+        .jwt
+        .as_ref()
+        .map(|j| j.issuers())
+        .unwrap_or_default();
+    let scopes = rule
+        .action
+        .mcp_authz
+        .as_ref()
+        .map(|a| a.scopes())
+        .unwrap_or_default();
+    let metadata = serde_json::json!({
+        "resource": format!("{}{resource_path}", origin_of(req)),
+        "authorization_servers": issuers,
+        "scopes_supported": scopes,
+        "bearer_methods_supported": ["header"],
+        "resource_name": rule.id.label().as_ref(),
+    });
+    respond::text(
+        http::StatusCode::OK,
+        "application/json",
+        metadata.to_string(),
+    )
 }
 
 /// Picks a backend by weight (weight 0 never). Deterministic for a single backend.

@@ -59,7 +59,11 @@ pub fn too_many_requests(retry_after_secs: u64, policy: &str) -> Response<Body> 
 
 /// 401 (or 503 when keys are unavailable) for a JWT refusal, with an RFC 6750
 /// `WWW-Authenticate` challenge.
-pub fn unauthorized(refusal: &crate::jwt::Refusal) -> Response<Body> {
+pub fn unauthorized(
+    refusal: &crate::jwt::Refusal,
+    resource_metadata: Option<&str>,
+    scope: Option<&str>,
+) -> Response<Body> {
     let code = if refusal.status == StatusCode::UNAUTHORIZED {
         "unauthorized"
     } else {
@@ -67,13 +71,19 @@ pub fn unauthorized(refusal: &crate::jwt::Refusal) -> Response<Body> {
     };
     let mut response = error(refusal.status, code, &refusal.description);
     if refusal.status == StatusCode::UNAUTHORIZED {
-        let challenge = match refusal.error {
-            Some(error) => format!(
-                "Bearer realm=\"palisade\", error=\"{error}\", error_description=\"{}\"",
+        let mut challenge = "Bearer realm=\"palisade\"".to_string();
+        if let Some(url) = resource_metadata {
+            challenge.push_str(&format!(", resource_metadata=\"{url}\""));
+        }
+        if let Some(scope) = scope.filter(|s| !s.is_empty()) {
+            challenge.push_str(&format!(", scope=\"{scope}\""));
+        }
+        if let Some(error) = refusal.error {
+            challenge.push_str(&format!(
+                ", error=\"{error}\", error_description=\"{}\"",
                 refusal.description.replace(['"', '\\'], "'")
-            ),
-            None => "Bearer realm=\"palisade\"".to_string(),
-        };
+            ));
+        }
         if let Ok(value) = HeaderValue::from_str(&challenge) {
             response
                 .headers_mut()

@@ -11,6 +11,7 @@ use regex::Regex;
 use serde::Serialize;
 
 use crate::backend::Backend;
+use crate::cors::Cors;
 use crate::guard::Guards;
 use crate::jwt::JwtAuth;
 use crate::llm::FormatRoutes;
@@ -252,6 +253,9 @@ pub struct Action {
     /// MCP authorization rules (MCP backends).
     #[serde(skip)]
     pub mcp_authz: Option<Arc<McpAuthz>>,
+    /// CORS, answered and applied before anything else.
+    #[serde(skip)]
+    pub cors: Option<Arc<Cors>>,
 }
 
 impl Action {
@@ -267,6 +271,7 @@ impl Action {
             rate_limit: None,
             jwt: None,
             mcp_authz: None,
+            cors: None,
         }
     }
 
@@ -280,6 +285,7 @@ impl Action {
             rate_limit: self.rate_limit.clone(),
             jwt: self.jwt.clone(),
             mcp_authz: self.mcp_authz.clone(),
+            cors: self.cors.clone(),
         };
         own.fill_from(set);
         Action {
@@ -292,6 +298,7 @@ impl Action {
             rate_limit: own.rate_limit,
             jwt: own.jwt,
             mcp_authz: own.mcp_authz,
+            cors: own.cors,
         }
     }
 }

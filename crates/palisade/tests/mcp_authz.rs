@@ -106,6 +106,12 @@ metadata: {{name: mcp-rules, namespace: default}}
 spec:
   targetRefs: [{{group: gateway.networking.k8s.io, kind: HTTPRoute, name: mcp}}]
   traffic:
+    cors:
+      allowOrigins: ["*"]
+      allowMethods: [GET, POST, OPTIONS]
+      allowHeaders: ["*"]
+      exposeHeaders: ["*"]
+      maxAge: 86400
     jwtAuthentication:
       providers:
       - issuer: "{ISSUER}"
@@ -130,22 +136,76 @@ spec:
         .start();
     let url = format!("{}/mcp", palisade.listen_url());
 
-    // Without a token: 401.
+    // Without a token: 401 with the MCP authorization challenge (RFC 9728
+    // metadata URL, scope hint), CORS headers included for browser clients.
     let out = Command::new("curl")
+        .args(["-s", "-D", "-", "-o", "/dev/null", "-X", "POST", &url])
         .args([
-            "-s",
-            "-o",
-            "/dev/null",
-            "-w",
-            "%{http_code}",
-            "-X",
-            "POST",
-            &url,
+            "-H",
+            "content-type: application/json",
+            "-H",
+            "origin: http://localhost:6274",
+            "-d",
+            "{}",
         ])
-        .args(["-H", "content-type: application/json", "-d", "{}"])
         .output()
         .unwrap();
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "401");
+    let head = String::from_utf8_lossy(&out.stdout).to_ascii_lowercase();
+    assert!(head.starts_with("http/1.1 401"), "{head}");
+    let metadata_url = format!(
+        "{}/.well-known/oauth-protected-resource/mcp",
+        palisade.listen_url()
+    );
+    assert!(
+        head.contains(&format!("www-authenticate: bearer realm=\"palisade\", resource_metadata=\"{metadata_url}\", scope=\"math\"")),
+        "{head}"
+    );
+    assert!(head.contains("access-control-allow-origin: *"), "{head}");
+    // The metadata, per path and at the root.
+    for at in [
+        metadata_url.clone(),
+        format!(
+            "{}/.well-known/oauth-protected-resource",
+            palisade.listen_url()
+        ),
+    ] {
+        let out = Command::new("curl").args(["-sS", &at]).output().unwrap();
+        let metadata: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stdout)));
+        assert_eq!(
+            metadata["resource"],
+            format!("{}/mcp", palisade.listen_url()),
+            "{metadata}"
+        );
+        assert_eq!(metadata["authorization_servers"], json!([ISSUER]));
+        assert_eq!(metadata["scopes_supported"], json!(["math"]));
+        assert_eq!(metadata["bearer_methods_supported"], json!(["header"]));
+    }
+    // A CORS preflight is answered as configured, without a token.
+    let out = Command::new("curl")
+        .args(["-s", "-D", "-", "-o", "/dev/null", "-X", "OPTIONS", &url])
+        .args([
+            "-H",
+            "origin: http://localhost:6274",
+            "-H",
+            "access-control-request-method: POST",
+        ])
+        .args([
+            "-H",
+            "access-control-request-headers: authorization, mcp-protocol-version",
+        ])
+        .output()
+        .unwrap();
+    let head = String::from_utf8_lossy(&out.stdout).to_ascii_lowercase();
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    for expected in [
+        "access-control-allow-origin: *",
+        "access-control-allow-methods: get, post, options",
+        "access-control-allow-headers: authorization, mcp-protocol-version",
+        "access-control-max-age: 86400",
+    ] {
+        assert!(head.contains(expected), "{expected} missing: {head}");
+    }
 
     // A plain caller: echo only.
     let plain = probe(

@@ -6,7 +6,7 @@ use std::sync::RwLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub use palisade_identity::unverified_issuer;
-use palisade_identity::{KeyRing, KeyRingError, Validation, verify};
+use palisade_identity::{Claims, KeyRing, KeyRingError, Validation, verify};
 use palisade_rbac::User;
 use serde_json::{Value, json};
 
@@ -114,6 +114,12 @@ impl TokenIssuer {
     /// The ServiceAccount a token of ours names, with the uid it was issued
     /// for, if it verifies. `None` for tokens of other issuers.
     pub fn verify(&self, token: &str) -> Option<Result<(User, String), String>> {
+        self.verify_claims(token)
+            .map(|r| r.map(|(user, uid, _)| (user, uid)))
+    }
+
+    /// Like [`TokenIssuer::verify`], with the token's claims.
+    pub fn verify_claims(&self, token: &str) -> Option<Result<(User, String, Claims), String>> {
         let issuer = unverified_issuer(token)?;
         if issuer != self.issuer {
             return None;
@@ -138,7 +144,7 @@ impl TokenIssuer {
                         |name: &str| sa.get(name).and_then(Value::as_str).map(str::to_string);
                     match (field("namespace"), field("name"), field("uid")) {
                         (Some(ns), Some(name), Some(uid)) => {
-                            Ok((User::service_account(&ns, &name), uid))
+                            Ok((User::service_account(&ns, &name), uid, claims))
                         }
                         _ => Err("the service-account token names no service account".into()),
                     }

@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod bootstrap;
+pub mod callers;
 pub mod config;
 pub mod oidc;
 pub mod plane;

@@ -141,18 +141,28 @@ impl OidcProviders {
     }
 }
 
+impl OidcProviders {
+    /// The person a token of a configured provider names, with its claims;
+    /// `None` when no provider claims the token.
+    pub async fn identify(&self, token: &str) -> Option<Result<(User, Claims), String>> {
+        let issuer = unverified_issuer(token)?;
+        let provider = self.providers.load().get(&issuer).cloned()?;
+        Some(provider.authenticate(token).await)
+    }
+}
+
 impl ExternalTokens for OidcProviders {
     fn authenticate<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Option<Result<User, String>>> {
         Box::pin(async move {
             let issuer = unverified_issuer(token)?;
             let provider = self.providers.load().get(&issuer).cloned()?;
-            Some(provider.authenticate(token).await)
+            Some(provider.authenticate(token).await.map(|(user, _)| user))
         })
     }
 }
 
 impl Provider {
-    async fn authenticate(&self, token: &str) -> Result<User, String> {
+    async fn authenticate(&self, token: &str) -> Result<(User, Claims), String> {
         let keys = self
             .keys
             .get_or_try_init(|| self.discover())
@@ -170,7 +180,8 @@ impl Provider {
             .or_else(|| claims.get_str("email"))
             .or_else(|| claims.sub())
             .ok_or_else(|| "the token names no subject".to_string())?;
-        Ok(User::new(format!("{}:{subject}", self.name), roles))
+        let user = User::new(format!("{}:{subject}", self.name), roles);
+        Ok((user, claims))
     }
 
     /// The built-in roles the provider's `roleMapper` gives these claims. An

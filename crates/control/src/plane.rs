@@ -181,7 +181,8 @@ impl ControlPlane {
                 ("", "Namespace") => {
                     namespaces.insert(key.name.clone());
                 }
-                ("", "ServiceAccount") => {
+                // Every Agent acts as its own service account.
+                ("", "ServiceAccount") | ("kagent.dev", "Agent") => {
                     let uid = loaded
                         .resource
                         .metadata()

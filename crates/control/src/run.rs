@@ -25,6 +25,7 @@ use palisade_store::{Backend, EncryptionKey, StoreOptions, WatchEvent, WatchQuer
 
 use crate::audit::StoreAuditSink;
 use crate::bootstrap;
+use crate::callers::Callers;
 use crate::config::Sources;
 use crate::plane::ControlPlane;
 use crate::watch::FileWatch;
@@ -79,13 +80,34 @@ pub async fn run(options: RunOptions) -> anyhow::Result<()> {
     proxy.set_audit(Arc::new(StoreAuditSink::spawn(store.clone())));
 
     let (stop_admin, admin_stop_rx) = watch::channel(false);
-    let admin_task = match options.admin_addr {
-        Some(addr) => {
-            let listener = TcpListener::bind(addr)
+    let admin_listener = match options.admin_addr {
+        Some(addr) => Some(
+            TcpListener::bind(addr)
                 .await
-                .with_context(|| format!("cannot listen on the admin address {addr}"))?;
-            let addr = listener.local_addr().unwrap_or(addr);
-            let admin = Admin::new(proxy.clone()).with_api(admin_api(&options, addr, &plane)?);
+                .with_context(|| format!("cannot listen on the admin address {addr}"))?,
+        ),
+        None => None,
+    };
+    // Service-account tokens are issued by the admin listener's URL.
+    let server = admin_listener
+        .as_ref()
+        .and_then(|l| l.local_addr().ok())
+        .map_or_else(|| "palisade".to_string(), |addr| format!("http://{addr}"));
+    let tokens = Arc::new(
+        TokenIssuer::load_or_create(server.clone(), options.state_dir.clone())
+            .context("cannot load the service-account signing key")?,
+    );
+    proxy.set_callers(Arc::new(Callers::new(tokens.clone(), plane.clone())));
+    if options.compile.allow_anonymous {
+        tracing::warn!(
+            "--insecure-allow-anonymous: the built-in MCP routes serve callers without a token"
+        );
+    }
+    let admin_task = match admin_listener {
+        Some(listener) => {
+            let addr = listener.local_addr()?;
+            let admin =
+                Admin::new(proxy.clone()).with_api(admin_api(&options, &server, tokens, &plane)?);
             tracing::info!(%addr, "admin listening");
             Some(tokio::spawn(serve(
                 listener,
@@ -191,21 +213,17 @@ fn create_state_dir(dir: &std::path::Path) -> anyhow::Result<()> {
 }
 
 /// The admin API, with the bootstrap admin credential and the service-account
-/// token issuer (whose issuer URL is the admin listener's).
+/// token issuer.
 fn admin_api(
     options: &RunOptions,
-    addr: SocketAddr,
+    server: &str,
+    tokens: Arc<TokenIssuer>,
     plane: &Arc<ControlPlane>,
 ) -> anyhow::Result<Arc<dyn AdminApi>> {
-    let server = format!("http://{addr}");
-    let (hash, created) = bootstrap::admin_credential(&options.state_dir, &server)?;
+    let (hash, created) = bootstrap::admin_credential(&options.state_dir, server)?;
     if let Some(path) = created {
         tracing::info!(path = %path.display(), "admin credential written (point PALISADE_CONFIG at it, or run the CLI in this directory)");
     }
-    let tokens = Arc::new(
-        TokenIssuer::load_or_create(server, options.state_dir.clone())
-            .context("cannot load the service-account signing key")?,
-    );
     let authn = Authenticator::new(hash, tokens.clone(), Some(plane.oidc()));
     let api = ApiServer::new(plane.store().clone(), plane.clone(), authn, tokens);
     Ok(Arc::new(Api(api)))

@@ -3,7 +3,7 @@
 //! on the request path. Problems found while resolving become diagnostics; the Plan is
 //! produced only when there is no error.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
@@ -18,6 +18,7 @@ use palisade_api::kinds::kagent::ModelConfig;
 use palisade_api::load::Loaded;
 use palisade_api::snapshot::Snapshot;
 
+use crate::access::{self, AccessRules};
 use crate::backend::Backend;
 use crate::jwt::KeyRegistry;
 use crate::llm;
@@ -40,6 +41,8 @@ pub struct Options {
     pub limiters: Arc<LimiterRegistry>,
     /// Remote JWKS kept across compiles, so reloads keep fetched keys.
     pub jwks: Arc<KeyRegistry>,
+    /// Serve the built-in routes to callers without a token (local experiments).
+    pub allow_anonymous: bool,
 }
 
 impl Default for Options {
@@ -49,6 +52,7 @@ impl Default for Options {
             bind_address: IpAddr::from([127, 0, 0, 1]),
             limiters: Arc::default(),
             jwks: Arc::default(),
+            allow_anonymous: false,
         }
     }
 }
@@ -96,7 +100,8 @@ pub fn compile(
             .collect(),
         resources: snapshot.len(),
         default_listener: options.default_listener,
-        mcp_servers: builtin_by_namespace(mcp.builtin),
+        mcp_servers: builtin_by_namespace(mcp.builtin, &access::compile(snapshot)),
+        allow_anonymous: options.allow_anonymous,
     };
     (Some(plan), diagnostics)
 }
@@ -563,13 +568,23 @@ impl Compiler<'_> {
 /// Built-in MCP servers keyed `namespace/name`, regrouped by namespace then name.
 fn builtin_by_namespace(
     servers: BTreeMap<String, Arc<palisade_mcp::server::ServerSpec>>,
+    access: &HashMap<ResourceKey, Arc<AccessRules>>,
 ) -> BTreeMap<String, BTreeMap<String, BuiltinMcp>> {
     let mut out: BTreeMap<String, BTreeMap<String, BuiltinMcp>> = BTreeMap::new();
     for (key, spec) in servers {
         if let Some((ns, name)) = key.split_once('/') {
+            // The spec is named `Kind/namespace/name`.
+            let kind = spec.name.split('/').next().unwrap_or_default().to_string();
+            let resource = ResourceKey {
+                kind,
+                namespace: Some(ns.to_string()),
+                name: name.to_string(),
+            };
+            let mut server = BuiltinMcp::new(spec);
+            server.access = access.get(&resource).cloned();
             out.entry(ns.to_string())
                 .or_default()
-                .insert(name.to_string(), BuiltinMcp::new(spec));
+                .insert(name.to_string(), server);
         }
     }
     out

@@ -17,7 +17,6 @@ use std::fmt;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
-use http::header::AUTHORIZATION;
 use http::{HeaderMap, StatusCode};
 use palisade_api::kinds::agentgateway::authn::{AuthMode, JwtAuthentication, RemoteJwks};
 use palisade_identity::{
@@ -26,6 +25,8 @@ use palisade_identity::{
 };
 use palisade_net::fetch::DocumentFetcher;
 use tokio::sync::OnceCell;
+
+use crate::callers::bearer;
 
 /// How long after a failed JWKS fetch requests are refused without trying again.
 const FETCH_BACKOFF: Duration = Duration::from_secs(5);
@@ -203,21 +204,6 @@ impl JwtAuth {
             claims,
         })
     }
-}
-
-/// The bearer token of `Authorization`, if any.
-fn bearer(headers: &HeaderMap) -> Result<Option<&str>, String> {
-    let Some(value) = headers.get(AUTHORIZATION) else {
-        return Ok(None);
-    };
-    let text = value
-        .to_str()
-        .map_err(|_| "the Authorization header is not ASCII".to_string())?;
-    let (scheme, token) = text.split_once(' ').unwrap_or((text, ""));
-    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-        return Err("the Authorization header must be `Bearer <token>`".into());
-    }
-    Ok(Some(token.trim()))
 }
 
 /// A remote key set, fetched on first use.

@@ -7,10 +7,12 @@
 //! the Plan; [`Admin`](admin::Admin) serves health, readiness, metrics and the effective
 //! configuration.
 
+pub mod access;
 pub mod admin;
 pub mod audit;
 pub mod backend;
 pub mod body;
+pub mod callers;
 pub mod compile;
 pub mod cors;
 pub mod guard;

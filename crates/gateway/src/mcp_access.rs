@@ -17,6 +17,8 @@ use palisade_mcp::federation::split_name;
 use palisade_mcp::server::ServerSpec;
 use serde_json::{Value, json};
 
+use crate::access::AccessRules;
+use crate::audit::{AuditEvent, AuditSink};
 use crate::guard::Guards;
 use crate::jwt::Identity;
 
@@ -182,6 +184,10 @@ pub struct McpPolicies {
     pub authz: Option<Arc<McpAuthz>>,
     /// The authenticated caller, if any.
     pub caller: Option<Arc<Identity>>,
+    /// AccessPolicies of the server (built-in routes).
+    pub access: Option<Arc<AccessRules>>,
+    /// Where refusals are recorded, with the route's label.
+    pub audit: Option<(Arc<dyn AuditSink>, Arc<str>)>,
 }
 
 impl McpPolicies {
@@ -190,17 +196,56 @@ impl McpPolicies {
         self.caller.as_ref().map(|c| c.principal())
     }
 
+    /// Whether the caller may see or use `item`; `Err` says which policy refuses.
+    pub fn decide(&self, spec: &ServerSpec, method: &str, item: Item<'_>) -> Result<(), String> {
+        if let (Some(access), Item::Tool(name)) = (&self.access, item) {
+            let bare = match spec.prefixes() {
+                true => split_name(&spec.target_names(), name).map_or(name, |(_, n)| n),
+                false => name,
+            };
+            access.check_tool(self.caller.as_deref(), bare)?;
+        }
+        match &self.authz {
+            Some(a) if !a.allows(spec, self.caller.as_deref(), method, item) => {
+                Err("refused by the route's MCP authorization rules".into())
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Whether the caller may see or use `item`.
     pub fn allows(&self, spec: &ServerSpec, method: &str, item: Item<'_>) -> bool {
-        self.authz
+        self.decide(spec, method, item).is_ok()
+    }
+
+    /// Records a refused request in the audit log.
+    pub fn record_refusal(&self, method: &str, item: Item<'_>, reason: String) {
+        let Some((sink, route)) = &self.audit else {
+            return;
+        };
+        let principal: Arc<str> = self
+            .caller
             .as_ref()
-            .is_none_or(|a| a.allows(spec, self.caller.as_deref(), method, item))
+            .map_or_else(|| Arc::from("anonymous"), |c| Arc::from(c.subject.as_str()));
+        let (kind, name) = match item {
+            Item::Tool(n) => ("tool", n),
+            Item::Prompt(n) => ("prompt", n),
+            Item::Resource(n) => ("resource", n),
+        };
+        sink.record(AuditEvent {
+            principal,
+            verb: "mcp",
+            route: route.clone(),
+            allowed: false,
+            reason: Some(reason),
+            details: json!({"method": method, kind: name}),
+        });
     }
 
     /// Removes from a list result (`tools`, `prompts`, `resources`) the items
     /// the caller may not use.
     pub fn filter_list(&self, spec: &ServerSpec, method: &str, result: &mut Value) {
-        if self.authz.is_none() {
+        if self.authz.is_none() && self.access.is_none() {
             return;
         }
         let (member, key) = match method {

@@ -1236,8 +1236,9 @@ async fn dispatch(
         }
     };
     if let Some(item) = requested_item(method, params.as_ref())
-        && !policies.allows(session.spec(), method, item)
+        && let Err(reason) = policies.decide(session.spec(), method, item)
     {
+        policies.record_refusal(method, item, reason);
         // Refused exactly as an item that does not exist would be.
         let m = Message::error(id, jsonrpc::INVALID_PARAMS, not_found_message(item));
         record(&m);
@@ -1291,7 +1292,7 @@ fn not_found_message(item: Item<'_>) -> String {
 
 /// A list reply with the items the caller may not use removed.
 fn filtered(reply: Reply, session: &Arc<Session>, method: &str, policies: &McpPolicies) -> Reply {
-    if policies.authz.is_none() || !method.ends_with("/list") {
+    if (policies.authz.is_none() && policies.access.is_none()) || !method.ends_with("/list") {
         return reply;
     }
     let filter = {

@@ -10,6 +10,7 @@ use palisade_mcp::server::ServerSpec;
 
 use serde::Serialize;
 
+use crate::access::AccessRules;
 use crate::route::RouteTable;
 
 /// Everything the data plane needs to serve requests.
@@ -28,6 +29,9 @@ pub struct Plan {
     /// request without building a key).
     #[serde(serialize_with = "server_names")]
     pub mcp_servers: BTreeMap<String, BTreeMap<String, BuiltinMcp>>,
+    /// Whether the built-in routes serve callers without a token
+    /// (`--insecure-allow-anonymous`).
+    pub allow_anonymous: bool,
 }
 
 /// A server served at `/mcp/<ns>/<name>`, with its metrics label built once.
@@ -37,13 +41,19 @@ pub struct BuiltinMcp {
     pub spec: Arc<ServerSpec>,
     /// `Kind/namespace/name`, the label of its requests.
     pub label: Arc<str>,
+    /// The AccessPolicies on it, if any.
+    pub access: Option<Arc<AccessRules>>,
 }
 
 impl BuiltinMcp {
     /// Wraps a server.
     pub fn new(spec: Arc<ServerSpec>) -> Self {
         let label = Arc::from(spec.name.as_str());
-        BuiltinMcp { spec, label }
+        BuiltinMcp {
+            spec,
+            label,
+            access: None,
+        }
     }
 }
 

@@ -14,7 +14,9 @@ use hyper::body::Incoming;
 use crate::audit::{AuditEvent, AuditSink};
 use crate::backend::Backend;
 use crate::body::{self, Body};
+use crate::callers::{CallerVerifier, bearer};
 use crate::cors;
+use crate::jwt::{Identity, Refusal};
 use crate::llm_proxy;
 use crate::llm_usage::UsageMeter;
 use crate::mcp_access::McpPolicies;
@@ -40,6 +42,7 @@ pub struct Proxy {
     clients: Clients<Body>,
     mcp: Arc<McpEndpoint>,
     audit: OnceLock<Arc<dyn AuditSink>>,
+    callers: OnceLock<Arc<dyn CallerVerifier>>,
 }
 
 impl Proxy {
@@ -51,7 +54,13 @@ impl Proxy {
             metrics,
             clients: Clients::new(),
             audit: OnceLock::new(),
+            callers: OnceLock::new(),
         }
+    }
+
+    /// Verifies the tokens of built-in routes with `verifier` (set once).
+    pub fn set_callers(&self, verifier: Arc<dyn CallerVerifier>) {
+        let _ = self.callers.set(verifier);
     }
 
     /// Sends gateway decisions to `sink` (set once, before serving).
@@ -79,6 +88,41 @@ impl Proxy {
     /// The metrics.
     pub fn metrics(&self) -> &Arc<Metrics> {
         &self.metrics
+    }
+
+    /// The caller of a built-in route: its token verified by the control
+    /// plane (and removed from the request), or anonymous when allowed.
+    async fn builtin_caller(
+        &self,
+        req: &mut Request<Incoming>,
+        allow_anonymous: bool,
+    ) -> Result<Option<Arc<Identity>>, Refusal> {
+        let invalid = |description: String| Refusal {
+            status: http::StatusCode::UNAUTHORIZED,
+            error: Some("invalid_token"),
+            description,
+        };
+        let token = match bearer(req.headers()) {
+            Ok(Some(token)) => token.to_string(),
+            Ok(None) if allow_anonymous => return Ok(None),
+            Ok(None) => {
+                return Err(Refusal {
+                    status: http::StatusCode::UNAUTHORIZED,
+                    error: None,
+                    description: "a bearer token is required: get one with `palisade create token NAME -n NAMESPACE` or `palisade login`".into(),
+                });
+            }
+            Err(why) => return Err(invalid(why)),
+        };
+        req.headers_mut().remove(header::AUTHORIZATION);
+        let Some(verifier) = self.callers.get() else {
+            return Err(invalid("no token can be verified here".into()));
+        };
+        verifier
+            .verify(&token)
+            .await
+            .map(|identity| Some(Arc::new(identity)))
+            .map_err(invalid)
     }
 
     /// Audits a refused request.
@@ -112,17 +156,26 @@ impl Proxy {
             && let Some((server, legacy, base_len)) = plan.builtin_mcp(req.uri().path())
         {
             let (spec, label) = (&server.spec, server.label.clone());
-            // Policies cannot target MCPServer kinds; guards reach MCP through
-            // HTTPRoutes and AgentgatewayBackends.
+            let mut req = req;
+            let caller = match self.builtin_caller(&mut req, plan.allow_anonymous).await {
+                Ok(caller) => caller,
+                Err(refusal) => {
+                    self.record(&label, &ANONYMOUS, refusal.description.clone(), conn);
+                    return (label, respond::unauthorized(&refusal, None, None));
+                }
+            };
+            // Guards reach MCP through HTTPRoutes and AgentgatewayBackends.
+            let policies = McpPolicies {
+                caller,
+                access: server.access.clone(),
+                audit: self.audit.get().map(|sink| (sink.clone(), label.clone())),
+                ..McpPolicies::default()
+            };
             let response = if legacy {
                 let base = req.uri().path()[..base_len].to_string();
-                self.mcp
-                    .legacy(req, spec, &base, &McpPolicies::default())
-                    .await
+                self.mcp.legacy(req, spec, &base, &policies).await
             } else {
-                self.mcp
-                    .streamable(req, spec, &McpPolicies::default())
-                    .await
+                self.mcp.streamable(req, spec, &policies).await
             };
             return (label, response);
         }
@@ -242,6 +295,8 @@ impl Proxy {
                 guards: action.guards.clone(),
                 authz: action.mcp_authz.clone(),
                 caller: identity.clone(),
+                access: None,
+                audit: self.audit.get().map(|sink| (sink.clone(), label.clone())),
             };
             self.mcp.streamable(req, spec, &policies).await
         } else if let Some(target) = backend.llm_target() {

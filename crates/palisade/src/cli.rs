@@ -81,6 +81,10 @@ pub struct RunArgs {
     /// the store is SQLite in the state directory.
     #[arg(long, value_name = "URL", env = "PALISADE_STORE_URL")]
     pub store_url: Option<String>,
+    /// Serve the built-in MCP routes (/mcp/NS/NAME, /sse/NS/NAME) to callers
+    /// without a token. For local experiments only: logged as a warning.
+    #[arg(long)]
+    pub insecure_allow_anonymous: bool,
 }
 
 /// Arguments of `palisade validate`.
@@ -143,6 +147,7 @@ pub fn dispatch(command: Command, kube: &GlobalArgs) -> anyhow::Result<ExitCode>
                 compile: Options {
                     default_listener: parse_addr("--listen", &args.listen)?,
                     bind_address: args.bind_address,
+                    allow_anonymous: args.insecure_allow_anonymous,
                     ..Options::default()
                 },
                 admin_addr: parse_addr("--admin-addr", &args.admin_addr)?,

@@ -32,10 +32,13 @@ fn everything_stdio_manifest() -> String {
     )
 }
 
+/// Palisade serving `manifest`; these tests exercise the protocol, so the
+/// built-in routes serve callers without a token.
 fn start(dir: &TempDir, manifest: &str) -> Palisade {
     let config = dir.path().join("mcp.yaml");
     std::fs::write(&config, manifest).unwrap();
     Palisade::builder(env!("CARGO_BIN_EXE_palisade"))
+        .arg("--insecure-allow-anonymous")
         .arg("-f")
         .arg(&config)
         .current_dir(peers::dir())
@@ -948,6 +951,7 @@ fn remote_server_over_https_is_verified_and_reached() {
     let config = dir.path().join("mcp.yaml");
     std::fs::write(&config, manifest).unwrap();
     let trusted = Palisade::builder(env!("CARGO_BIN_EXE_palisade"))
+        .arg("--insecure-allow-anonymous")
         .arg("-f")
         .arg(&config)
         .env("SSL_CERT_FILE", &cert)
@@ -967,6 +971,7 @@ fn remote_server_over_https_is_verified_and_reached() {
 
     // Without trusting the certificate, the session cannot open.
     let untrusted = Palisade::builder(env!("CARGO_BIN_EXE_palisade"))
+        .arg("--insecure-allow-anonymous")
         .arg("-f")
         .arg(&config)
         .start();

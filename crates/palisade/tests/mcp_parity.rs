@@ -136,7 +136,9 @@ spec:
 
 fn start_palisade(dir: &TempDir, manifest: &str) -> Palisade {
     let config = dir.write("mcp.yaml", manifest);
+    // Parity is about the protocol: the built-in routes take anonymous callers.
     Palisade::builder(env!("CARGO_BIN_EXE_palisade"))
+        .arg("--insecure-allow-anonymous")
         .arg("-f")
         .arg(&config)
         .current_dir(peers::dir())

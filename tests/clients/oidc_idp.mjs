@@ -26,6 +26,18 @@
 // (scopes `email` and `groups`); any other login is an account with only a
 // `sub`. The device authorization answer says `interval: DEVICE_INTERVAL` (1 s,
 // instead of RFC 8628's default 5 s) so tests don't wait long.
+//
+// An Auth0-like API for the MCP OAuth walkthrough (SEED-CASES S9): the
+// resource indicator MCP_API (audience MCP_API, as Auth0 names an API by its
+// identifier) with the scopes files:read and files:delete. The clients in
+// MCP_PERSONAS are granted only their own share of those scopes (a request
+// for more gets what the persona may have, like an Auth0 client grant) and
+// carry the namespaced roles claim "https://mcp-demo/roles" of a post-login
+// Action. The JWKS is also served at Auth0's path /.well-known/jwks.json.
+//
+//   curl -u mcp-reader:mcp-reader-secret http://127.0.0.1:PORT/token \
+//     -d grant_type=client_credentials -d resource=https://mcp-demo/api \
+//     -d "scope=files:read files:delete"      # -> scope "files:read"
 import { generateKeyPairSync } from "node:crypto";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -38,12 +50,13 @@ if (!Number.isInteger(port) || port <= 0) {
 const here = path.dirname(fileURLToPath(import.meta.url));
 const packageDir =
   process.env.OIDC_PROVIDER_DIR || path.join(here, "../peers/node_modules/oidc-provider");
-const { default: Provider } = await import(
+const { default: Provider, errors } = await import(
   pathToFileURL(path.join(packageDir, "lib/index.js")).href
 );
 
 const RESOURCE = "urn:palisade:admin-api";
 const OTHER_RESOURCE = "urn:someone-else:api";
+const MCP_API = "https://mcp-demo/api";
 const AUDIENCES = { [RESOURCE]: "palisade", [OTHER_RESOURCE]: "someone-else" };
 
 const CLI_CLIENT = "palisade-cli";
@@ -68,6 +81,17 @@ const PERSONAS = {
   bare: {},
 };
 
+// MCP API clients: the scopes each is granted and the claims added to its tokens.
+const ROLES = "https://mcp-demo/roles";
+const MCP_PERSONAS = {
+  // Authenticated, nothing more: no scope claim, no roles.
+  "mcp-plain": { scope: "", claims: {} },
+  "mcp-reader": { scope: "files:read", claims: {} },
+  "mcp-admin-deleter": { scope: "files:read files:delete", claims: { [ROLES]: ["admin"] } },
+  // The admin role without any scope.
+  "mcp-admin": { scope: "", claims: { [ROLES]: ["admin"] } },
+};
+
 // A fresh signing key per run; its public half is served at jwks_uri.
 const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
 const signingKey = { ...privateKey.export({ format: "jwk" }), use: "sig", alg: "RS256" };
@@ -75,7 +99,7 @@ const signingKey = { ...privateKey.export({ format: "jwk" }), use: "sig", alg: "
 const issuer = `http://127.0.0.1:${port}`;
 const provider = new Provider(issuer, {
   clients: [
-    ...Object.keys(PERSONAS).map((id) => ({
+    ...[...Object.keys(PERSONAS), ...Object.keys(MCP_PERSONAS)].map((id) => ({
       client_id: id,
       client_secret: `${id}-secret`,
       grant_types: ["client_credentials"],
@@ -98,7 +122,7 @@ const provider = new Provider(issuer, {
     },
   ],
   jwks: { keys: [signingKey] },
-  scopes: ["openid", "offline_access", "palisade"],
+  scopes: ["openid", "offline_access", "palisade", "files:read", "files:delete"],
   // Scope -> claims; `groups` is a scope of its own, as with Dex or Okta.
   claims: {
     openid: ["sub"],
@@ -125,9 +149,21 @@ const provider = new Provider(issuer, {
       defaultResource: async (_ctx, client) =>
         client?.clientId === CLI_CLIENT ? undefined : RESOURCE,
       useGrantedResource: async () => true,
-      getResourceServerInfo: async (_ctx, resourceIndicator) => {
+      getResourceServerInfo: async (_ctx, resourceIndicator, client) => {
+        if (resourceIndicator === MCP_API) {
+          // Only the MCP personas have a grant for this API.
+          const persona = MCP_PERSONAS[client?.clientId];
+          if (!persona) throw new errors.InvalidTarget();
+          return {
+            scope: persona.scope,
+            audience: MCP_API,
+            accessTokenFormat: "jwt",
+            accessTokenTTL: 600,
+            jwt: { sign: { alg: "RS256" } },
+          };
+        }
         const audience = AUDIENCES[resourceIndicator];
-        if (!audience) throw new Provider.errors.InvalidTarget();
+        if (!audience) throw new errors.InvalidTarget();
         return {
           scope: "palisade",
           audience,
@@ -138,9 +174,18 @@ const provider = new Provider(issuer, {
       },
     },
   },
-  extraTokenClaims: async (_ctx, token) => PERSONAS[token.clientId],
+  extraTokenClaims: async (_ctx, token) =>
+    PERSONAS[token.clientId] || MCP_PERSONAS[token.clientId]?.claims,
 });
 provider.on("server_error", (_ctx, err) => console.error("server_error", err));
+
+// Auth0's JWKS path, next to oidc-provider's own (/jwks, named in discovery).
+provider.use(async (ctx, next) => {
+  if (ctx.method === "GET" && ctx.path === "/.well-known/jwks.json") {
+    ctx.path = "/jwks";
+  }
+  await next();
+});
 
 // The device authorization answer names a polling interval (RFC 8628 section
 // 3.2; without it clients wait 5 s between polls).

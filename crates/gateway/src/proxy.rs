@@ -497,6 +497,12 @@ fn protected_resource<B>(
         .as_ref()
         .map(|a| a.scopes())
         .unwrap_or_default();
+    // Browser clients (the MCP Inspector) read this document: the route's
+    // CORS applies to it too.
+    let cors = rule.action.cors.as_ref();
+    if let Some(preflight) = cors.and_then(|c| c.preflight(req.method(), req.headers())) {
+        return preflight;
+    }
     let metadata = serde_json::json!({
         "resource": format!("{}{resource_path}", origin_of(req)),
         "authorization_servers": issuers,
@@ -504,11 +510,15 @@ fn protected_resource<B>(
         "bearer_methods_supported": ["header"],
         "resource_name": rule.id.label().as_ref(),
     });
-    respond::text(
+    let mut response = respond::text(
         http::StatusCode::OK,
         "application/json",
         metadata.to_string(),
-    )
+    );
+    if let Some(cors) = cors {
+        cors.decorate(req.headers(), &mut response);
+    }
+    response
 }
 
 /// Picks a backend by weight (weight 0 never). Deterministic for a single backend.

@@ -74,48 +74,109 @@ metadata: {name: everything, namespace: bench}
 spec:
   description: server-everything for the benchmark
   url: http://127.0.0.1:$EV_PORT/mcp
+---
+apiVersion: policy.kagent-enterprise.solo.io/v1alpha1
+kind: AccessPolicy
+metadata: {name: deny-env, namespace: bench}
+spec:
+  from:
+    subjects: [{kind: ServiceAccount, name: someone-else, namespace: bench}]
+  targetRef: {kind: RemoteMCPServer, name: everything, tools: [get-env]}
+  action: DENY
+---
+apiVersion: agentgateway.dev/v1alpha1
+kind: AgentgatewayBackend
+metadata: {name: everything, namespace: bench}
+spec:
+  mcp:
+    targets:
+    - name: everything
+      static: {host: 127.0.0.1, port: $EV_PORT}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: chain, namespace: bench}
+spec:
+  rules:
+  - matches: [{path: {type: PathPrefix, value: /chain}}]
+    backendRefs: [{group: agentgateway.dev, kind: AgentgatewayBackend, name: everything}]
+---
+apiVersion: agentgateway.dev/v1alpha1
+kind: AgentgatewayPolicy
+metadata: {name: chain, namespace: bench}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: HTTPRoute, name: chain}]
+  traffic:
+    jwtAuthentication:
+      providers:
+      - issuer: http://127.0.0.1:$A_PORT
+        audiences: [palisade]
+        jwks: {remote: {url: "http://127.0.0.1:$A_PORT/openid/v1/jwks"}}
+  backend:
+    mcp:
+      authorization:
+        action: Allow
+        policy:
+          matchExpressions:
+          - 'mcp.tool.name == "echo"'
+          - 'mcp.tool.name == "get_user_info"'
+          - 'mcp.tool.name == "list_files" && jwt.scope.contains("files:read")'
+          - 'mcp.tool.name == "delete_file" && jwt.scope.contains("files:delete") && jwt["https://mcp-demo/roles"].contains("admin")'
+          - 'mcp.tool.name == "system_status" && jwt["https://mcp-demo/roles"].contains("admin")'
 YAML
 say "starting palisade on 127.0.0.1:$P_PORT"
 "${SERVER_PIN[@]}" "$BIN" run -f "$TMP/palisade.yaml" --listen "127.0.0.1:$P_PORT" \
-    --admin-addr "127.0.0.1:$A_PORT" --state-dir "$TMP/state" >"$TMP/palisade.log" 2>&1 &
+    --admin-addr "127.0.0.1:$A_PORT" --state-dir "$TMP/state" --insecure-allow-anonymous \
+    >"$TMP/palisade.log" 2>&1 &
 PALISADE_PID=$!
 PIDS+=($PALISADE_PID)
 wait_port "$P_PORT" "$PALISADE_PID" "$TMP/palisade.log"
 
 DIRECT_URL="http://127.0.0.1:$EV_PORT/mcp"
 PROXY_URL="http://127.0.0.1:$P_PORT/mcp/bench/everything"
+CHAIN_URL="http://127.0.0.1:$P_PORT/chain"
+for _ in $(seq 100); do [ -f "$TMP/state/admin.yaml" ] && break; sleep 0.1; done
+export PALISADE_CONFIG="$TMP/state/admin.yaml"
+"$BIN" create serviceaccount bencher -n bench >/dev/null
+TOKEN="$("$BIN" create token bencher -n bench --duration 1h)"
+AUTH_HEADER="authorization: Bearer $TOKEN"
 
-open_session() { # url -> session id
-    local sid
-    sid="$(curl -sS -D - -o /dev/null -H 'content-type: application/json' \
+open_session() { # url [header] -> session id
+    local sid auth=()
+    [ -n "${2:-}" ] && auth=(-H "$2")
+    sid="$(curl -sS -D - -o /dev/null "${auth[@]}" -H 'content-type: application/json' \
         -H 'accept: application/json, text/event-stream' \
         -d '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"bench","version":"1"}}}' \
         "$1" | awk 'tolower($1) == "mcp-session-id:" { gsub("\r", "", $2); print $2 }')"
     [ -n "$sid" ] || die "no session from $1"
-    curl -sS -o /dev/null -H 'content-type: application/json' -H 'accept: application/json, text/event-stream' \
+    curl -sS -o /dev/null "${auth[@]}" -H 'content-type: application/json' -H 'accept: application/json, text/event-stream' \
         -H "mcp-session-id: $sid" -H 'mcp-protocol-version: 2025-06-18' \
         -d '{"jsonrpc":"2.0","method":"notifications/initialized"}' "$1"
     echo "$sid"
 }
 
-lua_for() { # session-id file
-    cat >"$2" <<LUA
-wrk.method = "POST"
-wrk.headers["content-type"] = "application/json"
-wrk.headers["accept"] = "application/json, text/event-stream"
-wrk.headers["mcp-session-id"] = "$1"
-wrk.headers["mcp-protocol-version"] = "2025-06-18"
-wrk.body = '{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"echo","arguments":{"message":"bench"}}}'
-LUA
+lua_for() { # session-id file [token]
+    {
+        echo 'wrk.method = "POST"'
+        [ -n "${3:-}" ] && echo "wrk.headers[\"authorization\"] = \"Bearer $3\""
+        echo 'wrk.headers["content-type"] = "application/json"'
+        echo 'wrk.headers["accept"] = "application/json, text/event-stream"'
+        echo "wrk.headers[\"mcp-session-id\"] = \"$1\""
+        echo 'wrk.headers["mcp-protocol-version"] = "2025-06-18"'
+        echo "wrk.body = '{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"tools/call\",\"params\":{\"name\":\"echo\",\"arguments\":{\"message\":\"bench\"}}}'"
+    } >"$2"
 }
-lua_for "$(open_session "$DIRECT_URL")" "$TMP/direct.lua"
-lua_for "$(open_session "$PROXY_URL")" "$TMP/proxy.lua"
-for target in direct proxy; do
-    url=$DIRECT_URL; [ $target = proxy ] && url=$PROXY_URL
+TARGETS=(direct proxy access chain)
+url_of() { case "$1" in direct) echo "$DIRECT_URL";; proxy|access) echo "$PROXY_URL";; chain) echo "$CHAIN_URL";; esac; }
+header_of() { case "$1" in access|chain) echo "$AUTH_HEADER";; *) echo "";; esac; }
+for target in "${TARGETS[@]}"; do
+    token=""; [ -n "$(header_of $target)" ] && token="$TOKEN"
+    lua_for "$(open_session "$(url_of $target)" "$(header_of $target)")" "$TMP/$target.lua" "$token"
+    auth=(); [ -n "$token" ] && auth=(-H "$AUTH_HEADER")
     sid="$(awk -F'"' '/mcp-session-id/ {print $4}' "$TMP/$target.lua")"
-    out="$(curl -sS -H 'content-type: application/json' -H 'accept: application/json, text/event-stream' \
+    out="$(curl -sS "${auth[@]}" -H 'content-type: application/json' -H 'accept: application/json, text/event-stream' \
         -H "mcp-session-id: $sid" -H 'mcp-protocol-version: 2025-06-18' \
-        -d '{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"echo","arguments":{"message":"bench"}}}' "$url")"
+        -d '{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"echo","arguments":{"message":"bench"}}}' "$(url_of $target)")"
     case "$out" in *"Echo: bench"*) ;; *) die "tools/call $target answered: $out";; esac
 done
 
@@ -130,12 +191,14 @@ median() { sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]
 col() { awk -v c="$2" '{ print $c }' "$1" | median; }
 
 say "warm-up"
-run_wrk "$DIRECT_URL" "$TMP/direct.lua" "$WARMUP" >/dev/null
-run_wrk "$PROXY_URL" "$TMP/proxy.lua" "$WARMUP" >/dev/null
-: >"$TMP/direct.results"; : >"$TMP/proxy.results"
+for target in "${TARGETS[@]}"; do
+    run_wrk "$(url_of $target)" "$TMP/$target.lua" "$WARMUP" >/dev/null
+    : >"$TMP/$target.results"
+done
 for i in $(seq "$ROUNDS"); do
-    r="$(run_wrk "$DIRECT_URL" "$TMP/direct.lua" "$DURATION")"; echo "$r" >>"$TMP/direct.results"; say "round $i direct: $r"
-    r="$(run_wrk "$PROXY_URL" "$TMP/proxy.lua" "$DURATION")"; echo "$r" >>"$TMP/proxy.results"; say "round $i proxy:  $r"
+    for target in "${TARGETS[@]}"; do
+        r="$(run_wrk "$(url_of $target)" "$TMP/$target.lua" "$DURATION")"; echo "$r" >>"$TMP/$target.results"; say "round $i $target: $r"
+    done
 done
 
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
@@ -145,8 +208,14 @@ for _ in $(seq "$SESSIONS"); do open_session "$PROXY_URL" >/dev/null; done
 sleep 1
 RSS1="$(rss_kb "$PALISADE_PID")"
 
-D_RPS="$(col "$TMP/direct.results" 1)"; D_P50="$(col "$TMP/direct.results" 2)"; D_P99="$(col "$TMP/direct.results" 3)"
-P_RPS="$(col "$TMP/proxy.results" 1)"; P_P50="$(col "$TMP/proxy.results" 2)"; P_P99="$(col "$TMP/proxy.results" 3)"
+D_RPS="$(col "$TMP/direct.results" 1)"; P_RPS="$(col "$TMP/proxy.results" 1)"
+row() { # label target
+    local rps p50 p99
+    rps="$(col "$TMP/$2.results" 1)"; p50="$(col "$TMP/$2.results" 2)"; p99="$(col "$TMP/$2.results" 3)"
+    printf '| %s | %.0f | %.2f ms | %.2f ms | %s | %s |\n' "$1" "$rps" "$p50" "$p99" \
+        "$(awk -v p="$rps" -v d="$D_RPS" 'BEGIN { printf "%.2f", p / d }')" \
+        "$(awk -v p="$rps" -v d="$P_RPS" 'BEGIN { printf "%.2f", p / d }')"
+}
 MODEL="$(lscpu 2>/dev/null | awk -F: '/^Model name/ { gsub(/^ +/, "", $2); print $2; exit }')"
 echo
 echo "### MCP tools/call (echo), streamable HTTP ($(date -u +%Y-%m-%d))"
@@ -155,11 +224,12 @@ echo "Machine: $(nproc) CPU(s), ${MODEL:-unknown CPU}; $(uname -sr). Command: \`
 echo "(wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency, one session per target, $ROUNDS rounds interleaved, medians;" \
     "$( [ ${#SERVER_PIN[@]} -gt 0 ] && echo 'servers on CPU 0, wrk on CPU 1' || echo 'no pinning'); server-everything $(node -p "require('$PEERS/node_modules/@modelcontextprotocol/server-everything/package.json').version"); commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown))"
 echo
-echo "| target | requests/s | p50 | p99 | rps / direct |"
-echo "|---|---:|---:|---:|---:|"
-printf '| server-everything direct | %.0f | %.2f ms | %.2f ms | 1.00 |\n' "$D_RPS" "$D_P50" "$D_P99"
-printf '| through Palisade (RemoteMCPServer) | %.0f | %.2f ms | %.2f ms | %s |\n' "$P_RPS" "$P_P50" "$P_P99" \
-    "$(awk -v p="$P_RPS" -v d="$D_RPS" 'BEGIN { printf "%.2f", p / d }')"
+echo "| target | requests/s | p50 | p99 | rps / direct | rps / no policy |"
+echo "|---|---:|---:|---:|---:|---:|"
+row "server-everything direct" direct
+row "through Palisade, no policy (anonymous)" proxy
+row "through Palisade, service-account token + AccessPolicy" access
+row "through Palisade, JWT (JWKS) + the seed's 5 CEL rules (HTTPRoute)" chain
 echo
 printf 'Memory per open MCP session (client session + upstream session state, HTTP upstream): %.1f KB (%d sessions, RSS %.1f -> %.1f MB).\n' \
     "$(awk -v a="$RSS0" -v b="$RSS1" -v n="$SESSIONS" 'BEGIN { print (b - a) / n }')" "$SESSIONS" \

@@ -8,82 +8,11 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
 
+use palisade_testkit::admin_api::AdminApi;
 use palisade_testkit::{Palisade, TempDir};
 use serde_json::{Value, json};
 
-/// An admin API client: base URL and bearer token.
-#[derive(Clone)]
-struct Api {
-    base: String,
-    token: String,
-}
-
-/// One answer: status code and JSON body.
-struct Answer {
-    status: u16,
-    body: Value,
-}
-
-impl Api {
-    fn admin(palisade: &Palisade) -> Api {
-        let config = std::fs::read_to_string(palisade.state_dir().join("admin.yaml")).unwrap();
-        let token = config
-            .lines()
-            .find_map(|l| l.strip_prefix("token: "))
-            .expect("admin.yaml has a token")
-            .to_string();
-        Api {
-            base: palisade.admin_url(),
-            token,
-        }
-    }
-
-    fn with_token(&self, token: &str) -> Api {
-        Api {
-            base: self.base.clone(),
-            token: token.to_string(),
-        }
-    }
-
-    fn call(&self, method: &str, path: &str, body: Option<&Value>, headers: &[&str]) -> Answer {
-        let mut cmd = Command::new("curl");
-        cmd.args(["-sS", "-X", method, "-w", "\n%{http_code}"])
-            .arg(format!("{}{path}", self.base));
-        if !self.token.is_empty() {
-            cmd.args(["-H", &format!("Authorization: Bearer {}", self.token)]);
-        }
-        for h in headers {
-            cmd.args(["-H", h]);
-        }
-        if let Some(body) = body {
-            cmd.args([
-                "-H",
-                "content-type: application/json",
-                "-d",
-                &body.to_string(),
-            ]);
-        }
-        let out = cmd.output().expect("curl runs");
-        let text = String::from_utf8(out.stdout).unwrap();
-        let (body, status) = text.rsplit_once('\n').expect("status line");
-        Answer {
-            status: status.trim().parse().unwrap(),
-            body: serde_json::from_str(body).unwrap_or(Value::String(body.to_string())),
-        }
-    }
-
-    fn get(&self, path: &str) -> Answer {
-        self.call("GET", path, None, &[])
-    }
-
-    fn post(&self, path: &str, body: &Value) -> Answer {
-        self.call("POST", path, Some(body), &[])
-    }
-
-    fn put(&self, path: &str, body: &Value) -> Answer {
-        self.call("PUT", path, Some(body), &[])
-    }
-}
+type Api = AdminApi;
 
 fn start(dir: &Path, extra: &[&str]) -> Palisade {
     Palisade::builder(env!("CARGO_BIN_EXE_palisade"))

@@ -29,9 +29,9 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use palisade_testkit::helpers::start_listening;
+use palisade_testkit::idp::TestIdp;
 use palisade_testkit::{Palisade, TempDir, free_port, peers};
 use serde_json::{Value, json};
 
@@ -68,99 +68,26 @@ fn repo_file(rel: &str) -> PathBuf {
         .join(rel)
 }
 
-/// The identity provider (`node tests/clients/oidc_idp.mjs PORT`); killed on drop.
-struct Idp {
-    child: Child,
-    port: u16,
-    issuer: String,
-    log: PathBuf,
-}
+/// The test IdP, with its MCP API personas.
+struct Idp(TestIdp);
 
 impl Idp {
     fn start(dir: &Path) -> Idp {
-        let port = free_port();
-        let log = dir.join("idp.log");
-        let out = File::create(&log).unwrap();
-        let child = Command::new("node")
-            .arg(repo_file("tests/clients/oidc_idp.mjs"))
-            .arg(port.to_string())
-            .env("OIDC_PROVIDER_DIR", peers::node_package("oidc-provider"))
-            .current_dir(peers::dir())
-            .stdin(Stdio::null())
-            .stdout(out.try_clone().unwrap())
-            .stderr(out)
-            .spawn()
-            .expect("node runs");
-        let mut idp = Idp {
-            child,
-            port,
-            issuer: format!("http://127.0.0.1:{port}"),
-            log,
-        };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let ready = format!("listening {}", idp.issuer);
-        while !idp.logs().contains(&ready) {
-            if let Some(status) = idp.child.try_wait().unwrap() {
-                panic!("the IdP exited ({status}):\n{}", idp.logs());
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the IdP never listened:\n{}",
-                idp.logs()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        idp
-    }
-
-    fn logs(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// The token endpoint's JSON answer for `client` asking for `resource`
-    /// with `scope` (client credentials, client_secret_basic).
-    fn grant(&self, client: &str, resource: &str, scope: &str) -> Value {
-        let out = Command::new("curl")
-            .args(["-sS", "-u", &format!("{client}:{client}-secret")])
-            .args(["-d", "grant_type=client_credentials"])
-            .args(["-d", &format!("resource={resource}")])
-            .args(["--data-urlencode", &format!("scope={scope}")])
-            .arg(format!("{}/token", self.issuer))
-            .output()
-            .expect("curl runs");
-        let text = String::from_utf8_lossy(&out.stdout);
-        serde_json::from_str(&text).unwrap_or_else(|_| {
-            panic!(
-                "the IdP's token endpoint answered {text:?} ({}); IdP log:\n{}",
-                String::from_utf8_lossy(&out.stderr),
-                self.logs()
-            )
-        })
+        Idp(TestIdp::start(dir, "idp"))
     }
 
     /// A persona's access token for the MCP API: it asks for every scope the
     /// API defines, as an MCP client would, and gets its own share.
     fn token(&self, persona: &str) -> String {
-        let answer = self.grant(persona, API_IDENTIFIER, API_SCOPES);
-        let token = answer["access_token"].as_str().unwrap_or_else(|| {
-            panic!(
-                "no access token for {persona}: {answer}; IdP log:\n{}",
-                self.logs()
-            )
-        });
-        assert_eq!(
-            token.split('.').count(),
-            3,
-            "{persona}'s access token is a JWS: {token}"
-        );
-        token.to_string()
+        self.0.token(persona, API_IDENTIFIER, API_SCOPES)
     }
 }
 
-impl Drop for Idp {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+impl std::ops::Deref for Idp {
+    type Target = TestIdp;
+
+    fn deref(&self) -> &TestIdp {
+        &self.0
     }
 }
 

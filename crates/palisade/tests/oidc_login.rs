@@ -11,14 +11,14 @@
 //! `tests/clients/oidc_browser.mjs` plays the person's browser: it opens the
 //! page, enters the code, signs in and consents (or cancels).
 
-use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::time::{Duration, Instant};
 
-use palisade_testkit::{Palisade, TempDir, free_port, peers};
+use palisade_testkit::idp::TestIdp;
+use palisade_testkit::{Palisade, TempDir};
 
 /// The OIDCProvider's name.
 const PROVIDER: &str = "corp";
@@ -41,54 +41,6 @@ impl Drop for Kill {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
-    }
-}
-
-/// The identity provider (`node tests/clients/oidc_idp.mjs PORT`).
-struct Idp {
-    child: Kill,
-    issuer: String,
-    log: PathBuf,
-}
-
-impl Idp {
-    fn start(dir: &Path) -> Idp {
-        let port = free_port();
-        let log = dir.join("idp.log");
-        let out = File::create(&log).unwrap();
-        let child = Command::new("node")
-            .arg(repo_file("tests/clients/oidc_idp.mjs"))
-            .arg(port.to_string())
-            .env("OIDC_PROVIDER_DIR", peers::node_package("oidc-provider"))
-            .current_dir(peers::dir())
-            .stdin(Stdio::null())
-            .stdout(out.try_clone().unwrap())
-            .stderr(out)
-            .spawn()
-            .expect("node runs");
-        let mut idp = Idp {
-            child: Kill(child),
-            issuer: format!("http://127.0.0.1:{port}"),
-            log,
-        };
-        let deadline = Instant::now() + PATIENCE;
-        let ready = format!("listening {}", idp.issuer);
-        while !idp.logs().contains(&ready) {
-            if let Some(status) = idp.child.0.try_wait().unwrap() {
-                panic!("the IdP exited ({status}):\n{}", idp.logs());
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the IdP never listened:\n{}",
-                idp.logs()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        idp
-    }
-
-    fn logs(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 }
 
@@ -240,7 +192,7 @@ impl Login {
 }
 
 /// The person's browser: `node tests/clients/oidc_browser.mjs URL CODE LOGIN [EXTRA]`.
-fn browse(url: &str, code: &str, login: &str, extra: &[&str], idp: &Idp) {
+fn browse(url: &str, code: &str, login: &str, extra: &[&str], idp: &TestIdp) {
     let out = Command::new("node")
         .arg(repo_file("tests/clients/oidc_browser.mjs"))
         .args([url, code, login])
@@ -259,7 +211,7 @@ fn browse(url: &str, code: &str, login: &str, extra: &[&str], idp: &Idp) {
 }
 
 /// Signs `login` in; returns the command's output.
-fn sign_in(person: &Person, idp: &Idp, server: &str, login: &str, extra: &[&str]) -> String {
+fn sign_in(person: &Person, idp: &TestIdp, server: &str, login: &str, extra: &[&str]) -> String {
     let mut cmd = person.login(&[&["--server", server], extra].concat());
     let (url, code) = cmd.instructions();
     assert!(
@@ -289,7 +241,7 @@ fn cached_token(person: &Person) -> String {
 #[test]
 fn people_log_in_with_the_device_flow_and_use_their_roles() {
     let files = TempDir::new("oidc-login-files");
-    let idp = Idp::start(files.path());
+    let idp = TestIdp::start(files.path(), "idp");
     let manifest = files.write("oidc.yaml", provider_manifest(&idp.issuer));
     let palisade = Palisade::builder(env!("CARGO_BIN_EXE_palisade"))
         .arg("-f")
@@ -363,7 +315,7 @@ fn people_log_in_with_the_device_flow_and_use_their_roles() {
 #[test]
 fn a_denied_sign_in_fails_clearly_and_caches_nothing() {
     let files = TempDir::new("oidc-login-denied-files");
-    let idp = Idp::start(files.path());
+    let idp = TestIdp::start(files.path(), "idp");
     let manifest = files.write("oidc.yaml", provider_manifest(&idp.issuer));
     let palisade = Palisade::builder(env!("CARGO_BIN_EXE_palisade"))
         .arg("-f")

@@ -9,12 +9,11 @@
 //! refusals are Kubernetes `Forbidden` statuses naming the user and are
 //! audited, and tokens that do not verify are `401`.
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
-use palisade_testkit::{Palisade, TempDir, free_port, peers};
+use palisade_testkit::admin_api::AdminApi;
+use palisade_testkit::idp::TestIdp;
+use palisade_testkit::{Palisade, TempDir};
 use serde_json::{Value, json};
 
 /// The OIDCProvider's name: user names are `corp:<email, else sub>`.
@@ -31,97 +30,24 @@ const CRB_PATH: &str = "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings";
 const SSAR_PATH: &str = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews";
 const AUDIT_DENIED: &str = "/apis/audit.palisade.dev/v1/events?outcome=denied&limit=1000";
 
-/// The identity provider (`node tests/clients/oidc_idp.mjs PORT`); killed on drop.
-struct Idp {
-    child: Child,
-    issuer: String,
-    log: PathBuf,
-}
+/// The test IdP; its personas ask for the `palisade` scope.
+struct Idp(TestIdp);
 
 impl Idp {
-    /// Starts the IdP on a free port, its output in `dir/<name>.log`, and
-    /// waits until it says it listens.
     fn start(dir: &Path, name: &str) -> Idp {
-        let port = free_port();
-        let log = dir.join(format!("{name}.log"));
-        let out = File::create(&log).unwrap();
-        let child = Command::new("node")
-            .arg(repo_file("tests/clients/oidc_idp.mjs"))
-            .arg(port.to_string())
-            .env("OIDC_PROVIDER_DIR", peers::node_package("oidc-provider"))
-            .current_dir(peers::dir())
-            .stdin(Stdio::null())
-            .stdout(out.try_clone().unwrap())
-            .stderr(out)
-            .spawn()
-            .expect("node runs");
-        let mut idp = Idp {
-            child,
-            issuer: format!("http://127.0.0.1:{port}"),
-            log,
-        };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let ready = format!("listening {}", idp.issuer);
-        while !idp.logs().contains(&ready) {
-            if let Some(status) = idp.child.try_wait().unwrap() {
-                panic!("the IdP exited ({status}):\n{}", idp.logs());
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the IdP never listened:\n{}",
-                idp.logs()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        idp
+        Idp(TestIdp::start(dir, name))
     }
 
-    fn logs(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// An access token of `client` (a persona) for `resource`, by the
-    /// client-credentials grant with client_secret_basic authentication.
     fn token(&self, client: &str, resource: &str) -> String {
-        let out = Command::new("curl")
-            .args(["-sS", "-u", &format!("{client}:{client}-secret")])
-            .args([
-                "-d",
-                "grant_type=client_credentials",
-                "-d",
-                "scope=palisade",
-            ])
-            .args(["-d", &format!("resource={resource}")])
-            .arg(format!("{}/token", self.issuer))
-            .output()
-            .expect("curl runs");
-        let text = String::from_utf8_lossy(&out.stdout);
-        let answer: Value = serde_json::from_str(&text).unwrap_or_else(|_| {
-            panic!(
-                "the IdP's token endpoint answered {text:?} ({}); IdP log:\n{}",
-                String::from_utf8_lossy(&out.stderr),
-                self.logs()
-            )
-        });
-        let token = answer["access_token"].as_str().unwrap_or_else(|| {
-            panic!(
-                "no access token for {client}: {answer}; IdP log:\n{}",
-                self.logs()
-            )
-        });
-        assert_eq!(
-            token.split('.').count(),
-            3,
-            "{client}'s access token is a JWS: {token}"
-        );
-        token.to_string()
+        self.0.token(client, resource, "palisade")
     }
 }
 
-impl Drop for Idp {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+impl std::ops::Deref for Idp {
+    type Target = TestIdp;
+
+    fn deref(&self) -> &TestIdp {
+        &self.0
     }
 }
 
@@ -131,96 +57,17 @@ fn repo_file(rel: &str) -> PathBuf {
         .join(rel)
 }
 
-/// An admin API client: base URL and bearer token.
-#[derive(Clone)]
-struct Api {
-    base: String,
-    token: String,
-}
+type Api = AdminApi;
 
-/// One answer: status code and JSON body.
-struct Answer {
-    status: u16,
-    body: Value,
-}
-
-impl Api {
-    fn admin(palisade: &Palisade) -> Api {
-        let config = std::fs::read_to_string(palisade.state_dir().join("admin.yaml")).unwrap();
-        let token = config
-            .lines()
-            .find_map(|l| l.strip_prefix("token: "))
-            .expect("admin.yaml has a token")
-            .to_string();
-        Api {
-            base: palisade.admin_url(),
-            token,
-        }
-    }
-
-    fn with_token(&self, token: &str) -> Api {
-        Api {
-            base: self.base.clone(),
-            token: token.to_string(),
-        }
-    }
-
-    fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Answer {
-        let mut cmd = Command::new("curl");
-        cmd.args(["-sS", "-X", method, "-w", "\n%{http_code}"])
-            .arg(format!("{}{path}", self.base))
-            .args(["-H", &format!("Authorization: Bearer {}", self.token)]);
-        if let Some(body) = body {
-            cmd.args([
-                "-H",
-                "content-type: application/json",
-                "-d",
-                &body.to_string(),
-            ]);
-        }
-        let out = cmd.output().expect("curl runs");
-        let text = String::from_utf8(out.stdout).unwrap();
-        let (body, status) = text.rsplit_once('\n').unwrap_or_else(|| {
-            panic!(
-                "{method} {path}: no answer ({})",
-                String::from_utf8_lossy(&out.stderr)
-            )
-        });
-        Answer {
-            status: status.trim().parse().unwrap(),
-            body: serde_json::from_str(body).unwrap_or(Value::String(body.to_string())),
-        }
-    }
-
-    fn get(&self, path: &str) -> Answer {
-        self.call("GET", path, None)
-    }
-
-    fn post(&self, path: &str, body: &Value) -> Answer {
-        self.call("POST", path, Some(body))
-    }
-
-    /// `method path` must answer `status`; returns the body.
-    fn expect(&self, status: u16, method: &str, path: &str, body: Option<&Value>) -> Value {
-        let r = self.call(method, path, body);
-        assert_eq!(
-            r.status, status,
-            "{method} {path} answered {} (expected {status}): {}",
-            r.status, r.body
-        );
-        r.body
-    }
-
-    /// `method path` must be refused with 403 and exactly `message`.
-    fn forbidden(&self, method: &str, path: &str, body: Option<&Value>, message: &str) {
-        let r = self.expect(403, method, path, body);
-        assert_eq!(r["kind"], "Status", "{method} {path}: {r}");
-        assert_eq!(r["reason"], "Forbidden", "{method} {path}: {r}");
-        assert_eq!(r["code"], 403, "{method} {path}: {r}");
-        assert_eq!(r["message"], message, "{method} {path}: {r}");
-    }
-
+/// The checks these tests make through the admin API.
+trait SignInChecks {
     /// A list must be refused with 401, the message containing `why`.
+    fn unauthorized(&self, what: &str, why: &str);
+    /// `auth can-i`: whether the caller may `verb` `resource` of `group` in kagent.
+    fn can_i(&self, verb: &str, group: &str, resource: &str) -> bool;
+}
+
+impl SignInChecks for AdminApi {
     fn unauthorized(&self, what: &str, why: &str) {
         let r = self.get(MCPS_PATH);
         assert_eq!(r.status, 401, "{what}: answered {}: {}", r.status, r.body);
@@ -233,7 +80,6 @@ impl Api {
         );
     }
 
-    /// `auth can-i`: whether the caller may `verb` `resource` of `group` in kagent.
     fn can_i(&self, verb: &str, group: &str, resource: &str) -> bool {
         let review = json!({"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
             "spec": {"resourceAttributes": {"verb": verb, "group": group, "resource": resource, "namespace": "kagent"}}});

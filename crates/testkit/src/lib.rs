@@ -22,8 +22,10 @@
 //! This crate is a dev-dependency only; it favours clear panics with context
 //! over error plumbing.
 
+pub mod admin_api;
 pub mod client;
 pub mod helpers;
+pub mod idp;
 pub mod mock_llm;
 pub mod pattern;
 pub mod peers;

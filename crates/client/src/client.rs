@@ -11,9 +11,6 @@ use bytes::Bytes;
 use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderName, HeaderValue, USER_AGENT};
 use http::{Method, Request, Response};
 use http_body_util::{BodyExt, Full, Limited};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 
 use crate::config::{ClientConfig, Origin};
@@ -30,39 +27,6 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub trait Transport: Send + Sync {
     /// Sends `request` (with an absolute URI).
     fn send(&self, request: Request<Vec<u8>>) -> BoxFuture<'_, Result<Response<Vec<u8>>, String>>;
-}
-
-/// Plain-HTTP transport over hyper's pooled client.
-pub struct HyperTransport {
-    client: Client<HttpConnector, Full<Bytes>>,
-}
-
-impl Default for HyperTransport {
-    fn default() -> Self {
-        HyperTransport {
-            client: Client::builder(TokioExecutor::new()).build_http(),
-        }
-    }
-}
-
-impl Transport for HyperTransport {
-    fn send(&self, request: Request<Vec<u8>>) -> BoxFuture<'_, Result<Response<Vec<u8>>, String>> {
-        Box::pin(async move {
-            let (parts, body) = request.into_parts();
-            let request = Request::from_parts(parts, Full::new(Bytes::from(body)));
-            let response = tokio::time::timeout(REQUEST_TIMEOUT, self.client.request(request))
-                .await
-                .map_err(|_| format!("no answer within {}s", REQUEST_TIMEOUT.as_secs()))?
-                .map_err(|e| error_chain(&e))?;
-            let (parts, body) = response.into_parts();
-            let bytes = Limited::new(body, MAX_RESPONSE_BYTES)
-                .collect()
-                .await
-                .map_err(|e| format!("reading the answer failed: {e}"))?
-                .to_bytes();
-            Ok(Response::from_parts(parts, bytes.to_vec()))
-        })
-    }
 }
 
 /// HTTP and HTTPS transport (rustls with the system's root certificates,
@@ -337,7 +301,7 @@ impl ApiClient {
         config: &ClientConfig,
         impersonate: Impersonation,
     ) -> Result<ApiClient, ClientError> {
-        ApiClient::with_transport(config, impersonate, Box::new(HyperTransport::default()))
+        ApiClient::with_transport(config, impersonate, Box::new(WebTransport::default()))
     }
 
     /// A client for `config` over `transport` (tests pass a fake).

@@ -414,6 +414,7 @@ impl Compiler<'_> {
             jwt,
             mcp_authz,
             cors,
+            tls: _,
         } = self.policies.merged(&keys);
         Some(Action {
             backends,
@@ -499,7 +500,17 @@ impl Compiler<'_> {
                     return Err(format!("{name} does not exist"));
                 };
                 if backend.spec.ai.is_some() {
-                    return match llm::from_backend(self.snapshot, &name, target_ns, backend) {
+                    let key = ResourceKey {
+                        kind: "AgentgatewayBackend".into(),
+                        namespace: Some(target_ns.to_string()),
+                        name: r.name.clone(),
+                    };
+                    let tls = self
+                        .policies
+                        .sets
+                        .get(&key)
+                        .is_some_and(|set| set.tls.is_some());
+                    return match llm::from_backend(self.snapshot, &name, target_ns, backend, tls) {
                         Ok(t) => Ok(Backend::llm(name.clone(), Arc::new(t))),
                         Err(why) => warn(
                             self,

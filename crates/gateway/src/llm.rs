@@ -167,11 +167,13 @@ fn secret_value(
 }
 
 /// The LLM target of an AgentgatewayBackend with `ai.provider`.
+/// `tls_policy`: a policy with `backend.tls` targets the backend.
 pub fn from_backend(
     snapshot: &Snapshot,
     name: &str,
     namespace: &str,
     backend: &AgentgatewayBackend,
+    tls_policy: bool,
 ) -> Result<LlmTarget, Unusable> {
     let ai = backend.spec.ai.as_ref().ok_or("not an AI backend")?;
     let Some(provider_spec) = &ai.provider else {
@@ -189,11 +191,12 @@ pub fn from_backend(
     };
     let port = provider_spec.port.and_then(|p| u16::try_from(p).ok());
     // A host/port override is plain HTTP unless a TLS policy is attached.
-    let tls = backend
-        .spec
-        .policies
-        .as_ref()
-        .is_some_and(|p| p.tls.is_some());
+    let tls = tls_policy
+        || backend
+            .spec
+            .policies
+            .as_ref()
+            .is_some_and(|p| p.tls.is_some());
     let (base, authority, prefix) = provider_base(
         provider,
         provider_spec.host.as_deref(),

@@ -44,6 +44,11 @@ const ENFORCED: &[&str] = &[
     "traffic.cors",
 ];
 
+/// Policy sections enforced only when empty: `backend.tls: {}` means "dial
+/// this backend over TLS with the system roots"; its options (CA references,
+/// SNI, client certificates...) are not enforced yet and are reported.
+const PRESENCE_ONLY: &[&str] = &["backend.tls"];
+
 /// What the policies attached to one resource do.
 #[derive(Clone, Default)]
 pub struct PolicySet {
@@ -61,6 +66,8 @@ pub struct PolicySet {
     pub mcp_authz: Option<Arc<McpAuthz>>,
     /// CORS.
     pub cors: Option<Arc<Cors>>,
+    /// `backend.tls`: dial the backend over TLS (system roots).
+    pub tls: Option<()>,
 }
 
 impl PolicySet {
@@ -78,6 +85,7 @@ impl PolicySet {
         fill(&mut self.jwt, &other.jwt);
         fill(&mut self.mcp_authz, &other.mcp_authz);
         fill(&mut self.cors, &other.cors);
+        fill(&mut self.tls, &other.tls);
     }
 }
 
@@ -239,6 +247,11 @@ fn walk(value: &Value, path: &str, out: &mut Vec<String>) {
         if ENFORCED.contains(&child_path.as_str()) {
             continue;
         }
+        if PRESENCE_ONLY.contains(&child_path.as_str()) {
+            // Empty: enforced; otherwise every option it sets is reported.
+            walk(child, &child_path, out);
+            continue;
+        }
         let prefix = format!("{child_path}.");
         if ENFORCED.iter().any(|e| e.starts_with(&prefix)) {
             walk(child, &child_path, out);
@@ -321,6 +334,9 @@ fn compile_set(
             .map_err(|why| ("spec.backend.mcp.authorization", why, true))?;
         set.mcp_authz = Some(Arc::new(authz));
     }
+    if spec.backend.as_ref().is_some_and(|b| b.tls.is_some()) {
+        set.tls = Some(());
+    }
     if let Some(cors) = spec.traffic.as_ref().and_then(|t| t.cors.as_ref()) {
         set.cors = Some(Arc::new(Cors::compile(policy, cors)));
     }
@@ -363,5 +379,19 @@ mod tests {
                 "backend.ai.promptCaching"
             ]
         );
+    }
+
+    #[test]
+    fn backend_tls_is_enforced_only_without_options() {
+        let plain = spec(serde_json::json!({
+            "targetRefs": [{"group": "agentgateway.dev", "kind": "AgentgatewayBackend", "name": "b"}],
+            "backend": {"tls": {}}
+        }));
+        assert!(unenforced_fields(&plain).is_empty());
+        let with_sni = spec(serde_json::json!({
+            "targetRefs": [{"group": "agentgateway.dev", "kind": "AgentgatewayBackend", "name": "b"}],
+            "backend": {"tls": {"sni": "api.example.com"}}
+        }));
+        assert_eq!(unenforced_fields(&with_sni), ["backend.tls.sni"]);
     }
 }

@@ -286,6 +286,8 @@ impl Action {
             jwt: self.jwt.clone(),
             mcp_authz: self.mcp_authz.clone(),
             cors: self.cors.clone(),
+            // Backend TLS is decided when the backend is resolved.
+            tls: None,
         };
         own.fill_from(set);
         Action {

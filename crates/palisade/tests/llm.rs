@@ -526,11 +526,39 @@ spec:
   rules:
   - matches: [{{path: {{type: PathPrefix, value: /tls}}}}]
     backendRefs: [{{group: kagent.dev, kind: ModelConfig, name: tls-model}}]
+---
+apiVersion: agentgateway.dev/v1alpha1
+kind: AgentgatewayBackend
+metadata: {{name: tls-override}}
+spec:
+  ai:
+    provider:
+      openai: {{model: m}}
+      host: localhost
+      port: {port}
+  policies:
+    auth: {{key: sk-tls-upstream}}
+---
+apiVersion: agentgateway.dev/v1alpha1
+kind: AgentgatewayPolicy
+metadata: {{name: dial-tls}}
+spec:
+  targetRefs: [{{group: agentgateway.dev, kind: AgentgatewayBackend, name: tls-override}}]
+  backend:
+    tls: {{}}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {{name: override}}
+spec:
+  rules:
+  - matches: [{{path: {{type: PathPrefix, value: /override}}}}]
+    backendRefs: [{{group: agentgateway.dev, kind: AgentgatewayBackend, name: tls-override}}]
 "#
     );
     let path = dir.path().join("llm.yaml");
     std::fs::write(&path, manifest).unwrap();
-    let ask = |palisade: &Palisade| {
+    let ask_at = |palisade: &Palisade, route: &str| {
         let out = Command::new("curl")
             .args([
                 "-sS",
@@ -541,11 +569,15 @@ spec:
             ])
             .args(["-H", &format!("authorization: Bearer {CLIENT_KEY}")])
             .args(["-d", r#"{"messages":[{"role":"user","content":"hi"}]}"#])
-            .arg(format!("{}/tls/v1/chat/completions", palisade.listen_url()))
+            .arg(format!(
+                "{}/{route}/v1/chat/completions",
+                palisade.listen_url()
+            ))
             .output()
             .unwrap();
         String::from_utf8_lossy(&out.stdout).to_string()
     };
+    let ask = |palisade: &Palisade| ask_at(palisade, "tls");
 
     // Trusting the test certificate: the call goes through, over TLS.
     let trusted = Palisade::builder(env!("CARGO_BIN_EXE_palisade"))
@@ -554,6 +586,13 @@ spec:
         .env("SSL_CERT_FILE", &cert)
         .start();
     let answer = ask(&trusted);
+    assert!(
+        answer.contains("tls ok, key injected") && answer.ends_with("\n200"),
+        "{answer}"
+    );
+    // A host/port override is dialled over TLS because a policy with
+    // `backend.tls` targets its backend.
+    let answer = ask_at(&trusted, "override");
     assert!(
         answer.contains("tls ok, key injected") && answer.ends_with("\n200"),
         "{answer}"

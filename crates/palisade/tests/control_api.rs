@@ -448,6 +448,16 @@ fn watch_streams_changes_and_lists_filter_by_label() {
             "metadata": {"name": name, "labels": {"team": team}}})
     };
     assert_eq!(admin.post(SA_PATH, &sa("first", "a")).status, 201);
+    // The OpenAPI description lists every kind's paths.
+    let openapi = admin.get("/openapi/v3");
+    assert_eq!(openapi.status, 200);
+    assert!(
+        openapi.body["paths"]
+            .get("/apis/kagent.dev/v1alpha1/namespaces/{namespace}/mcpservers/{name}")
+            .is_some(),
+        "{}",
+        openapi.body
+    );
 
     let mut curl = Command::new("curl")
         .args([

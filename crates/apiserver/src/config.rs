@@ -32,6 +32,9 @@ pub trait Configuration: AccountDirectory {
     /// configuration diagnostics that concern it.
     fn status_of(&self, key: &ObjectKey) -> Value;
 
+    /// Whether `namespace/name` is an Agent (which acts as its own service account).
+    fn is_agent(&self, namespace: &str, name: &str) -> bool;
+
     /// Whether a namespace exists (in files or the store).
     fn namespace_exists(&self, namespace: &str) -> bool;
 

@@ -506,7 +506,13 @@ impl ApiServer {
         };
         let issued = self
             .tokens
-            .issue(namespace, name, &uid, lifetime)
+            .issue(
+                namespace,
+                name,
+                &uid,
+                lifetime,
+                self.config.is_agent(namespace, name),
+            )
             .map_err(ApiError::internal)?;
         self.audit(caller, "create token", key, Outcome::Allowed, None)
             .await;

@@ -36,6 +36,7 @@ pub struct View {
     errors: HashSet<String>,
     namespaces: HashSet<String>,
     service_accounts: HashMap<(String, String), String>,
+    agents: HashSet<(String, String)>,
 }
 
 /// The control plane's configuration state, shared with the API server.
@@ -77,6 +78,7 @@ impl ControlPlane {
                 errors: HashSet::new(),
                 namespaces: HashSet::new(),
                 service_accounts: HashMap::new(),
+                agents: HashSet::new(),
             }),
             synced,
             oidc: Arc::new(OidcProviders::default()),
@@ -175,6 +177,7 @@ impl ControlPlane {
             .collect();
         let mut namespaces = HashSet::new();
         let mut service_accounts = HashMap::new();
+        let mut agents = HashSet::new();
         for loaded in compiled.snapshot.iter() {
             let key = object_key(loaded);
             match (key.group.as_str(), key.kind.as_str()) {
@@ -183,6 +186,9 @@ impl ControlPlane {
                 }
                 // Every Agent acts as its own service account.
                 ("", "ServiceAccount") | ("kagent.dev", "Agent") => {
+                    if key.kind == "Agent" {
+                        agents.insert((key.namespace.clone(), key.name.clone()));
+                    }
                     let uid = loaded
                         .resource
                         .metadata()
@@ -203,6 +209,7 @@ impl ControlPlane {
             errors,
             namespaces,
             service_accounts,
+            agents,
         };
         (compiled, view)
     }
@@ -288,6 +295,13 @@ impl Configuration for ControlPlane {
             "diagnostics": list,
             "observedRevision": view.revision,
         })
+    }
+
+    fn is_agent(&self, namespace: &str, name: &str) -> bool {
+        self.view
+            .load()
+            .agents
+            .contains(&(namespace.to_string(), name.to_string()))
     }
 
     fn namespace_exists(&self, namespace: &str) -> bool {

@@ -95,6 +95,7 @@ impl McpAuthz {
         &self,
         spec: &ServerSpec,
         caller: Option<&Identity>,
+        context: &RequestContext,
         method: &str,
         item: Item<'_>,
     ) -> bool {
@@ -102,12 +103,18 @@ impl McpAuthz {
             return true;
         }
         let claims = caller.map_or(Value::Null, |c| Value::Object(c.claims.as_map().clone()));
+        let agent = caller.and_then(|c| c.claims.get("palisade.dev")?.get("agent").cloned());
         let mcp = mcp_value(spec, method, item);
         let mut vars = Vars::new();
         if caller.is_some() {
             vars.bind_json("jwt", &claims);
         }
+        if let Some(agent) = &agent {
+            vars.bind_json("agent", agent);
+        }
         vars.bind_json("mcp", &mcp);
+        vars.bind_json("request", &context.request);
+        vars.bind_json("source", &context.source);
         let holds = |rule: &Rule| rule.program.eval_bool(&vars).unwrap_or(false);
         let mut has_allow = false;
         let mut allowed = false;
@@ -175,6 +182,44 @@ fn mcp_value(spec: &ServerSpec, method: &str, item: Item<'_>) -> Value {
     }
 }
 
+/// What CEL rules may read of the HTTP request: `request` (method, path,
+/// headers without credentials) and `source` (address, identity).
+#[derive(Clone, Debug, Default)]
+pub struct RequestContext {
+    /// `{method, path, headers}`.
+    pub request: Value,
+    /// `{address, identity}`.
+    pub source: Value,
+}
+
+impl RequestContext {
+    /// The context of a request from `address`, by `identity` if known.
+    pub fn new(
+        method: &http::Method,
+        path: &str,
+        headers: &http::HeaderMap,
+        address: std::net::IpAddr,
+        identity: Option<&str>,
+    ) -> RequestContext {
+        let headers: serde_json::Map<String, Value> = headers
+            .iter()
+            .filter(|(name, _)| {
+                !matches!(
+                    name.as_str(),
+                    "authorization" | "cookie" | "proxy-authorization"
+                )
+            })
+            .filter_map(|(name, value)| {
+                Some((name.as_str().to_string(), Value::from(value.to_str().ok()?)))
+            })
+            .collect();
+        RequestContext {
+            request: json!({"method": method.as_str(), "path": path, "headers": headers}),
+            source: json!({"address": address.to_string(), "identity": identity}),
+        }
+    }
+}
+
 /// What a route's policies ask of MCP traffic, for one caller.
 #[derive(Clone, Default)]
 pub struct McpPolicies {
@@ -188,6 +233,8 @@ pub struct McpPolicies {
     pub access: Option<Arc<AccessRules>>,
     /// Where refusals are recorded, with the route's label.
     pub audit: Option<(Arc<dyn AuditSink>, Arc<str>)>,
+    /// The request, for CEL rules.
+    pub context: Arc<RequestContext>,
 }
 
 impl McpPolicies {
@@ -206,7 +253,7 @@ impl McpPolicies {
             access.check_tool(self.caller.as_deref(), bare)?;
         }
         match &self.authz {
-            Some(a) if !a.allows(spec, self.caller.as_deref(), method, item) => {
+            Some(a) if !a.allows(spec, self.caller.as_deref(), &self.context, method, item) => {
                 Err("refused by the route's MCP authorization rules".into())
             }
             _ => Ok(()),

@@ -19,7 +19,7 @@ use crate::cors;
 use crate::jwt::{Identity, Refusal};
 use crate::llm_proxy;
 use crate::llm_usage::UsageMeter;
-use crate::mcp_access::McpPolicies;
+use crate::mcp_access::{McpPolicies, RequestContext};
 use crate::mcp_endpoint::McpEndpoint;
 use crate::metrics::{LimitLabels, Metrics, RequestLabels, RouteLabels};
 use crate::plan::Plan;
@@ -291,12 +291,24 @@ impl Proxy {
             return respond::no_backend(why);
         };
         if let Some(spec) = backend.mcp_server() {
+            // CEL rules may read the request; built only when there are rules.
+            let context = match &action.mcp_authz {
+                Some(_) => Arc::new(RequestContext::new(
+                    req.method(),
+                    req.uri().path(),
+                    req.headers(),
+                    conn.peer.ip(),
+                    identity.as_deref().map(|i| i.subject.as_str()),
+                )),
+                None => Arc::default(),
+            };
             let policies = McpPolicies {
                 guards: action.guards.clone(),
                 authz: action.mcp_authz.clone(),
                 caller: identity.clone(),
                 access: None,
                 audit: self.audit.get().map(|sink| (sink.clone(), label.clone())),
+                context,
             };
             self.mcp.streamable(req, spec, &policies).await
         } else if let Some(target) = backend.llm_target() {

@@ -126,6 +126,8 @@ spec:
           - 'mcp.tool.name == "echo"'
           - 'mcp.tool.name == "get-sum" && jwt.scope.contains("math")'
           - 'mcp.tool.name == "get-env" && jwt["https://mcp-demo/roles"].contains("admin")'
+          - 'mcp.tool.name == "get-tiny-image" && source.address == "127.0.0.1" && request.method == "POST"'
+          - 'mcp.tool.name == "get-structured-content" && agent.name == "nobody-here"'
 "#
     );
     let path = dir.path().join("mcp.yaml");
@@ -217,7 +219,7 @@ spec:
             r#"no-such-tool={}"#,
         ],
     );
-    assert_eq!(plain["tools"], json!(["echo"]), "{plain}");
+    assert_eq!(plain["tools"], json!(["echo", "get-tiny-image"]), "{plain}");
     assert_eq!(plain["calls"]["echo"]["text"][0], "Echo: hi");
     let refused = plain["calls"]["get-sum"]["error"]
         .as_str()
@@ -236,7 +238,11 @@ spec:
         &token(&signer, json!({"scope": "math files:read"})),
         &[r#"get-sum={"a":1,"b":2}"#],
     );
-    assert_eq!(math["tools"], json!(["echo", "get-sum"]), "{math}");
+    assert_eq!(
+        math["tools"],
+        json!(["echo", "get-sum", "get-tiny-image"]),
+        "{math}"
+    );
     assert_eq!(
         math["calls"]["get-sum"]["text"][0],
         "The sum of 1 and 2 is 3."
@@ -251,7 +257,7 @@ spec:
     );
     assert_eq!(
         admin["tools"],
-        json!(["echo", "get-env", "get-sum"]),
+        json!(["echo", "get-env", "get-sum", "get-tiny-image"]),
         "{admin}"
     );
     // A session belongs to whoever opened it: another caller's token cannot use it.
@@ -288,5 +294,5 @@ spec:
 
     // A claim of the wrong type makes the rule false, not an error.
     let odd = probe(&url, &token(&signer, json!({"scope": 42})), &[]);
-    assert_eq!(odd["tools"], json!(["echo"]), "{odd}");
+    assert_eq!(odd["tools"], json!(["echo", "get-tiny-image"]), "{odd}");
 }

@@ -31,6 +31,10 @@ impl Callers {
 }
 
 impl CallerVerifier for Callers {
+    fn own_issuer(&self) -> &str {
+        self.tokens.issuer()
+    }
+
     fn verify<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<Identity, String>> {
         Box::pin(async move {
             if let Some(result) = self.tokens.verify_claims(token) {

@@ -1,11 +1,12 @@
-//! `AccessPolicy` (`policy.kagent-enterprise.solo.io`) on MCP servers: which
-//! agents, service accounts, users and user groups may use which tools.
+//! `AccessPolicy` (`policy.kagent-enterprise.solo.io`): which agents, service
+//! accounts, users and user groups may use which MCP servers (and tools),
+//! models (ModelConfig) and agents.
 //!
 //! A DENY policy whose subjects include the caller takes the tools it names
 //! (all of them when it names none) away. When an ALLOW policy targets the
-//! server, a caller may use a tool only if an ALLOW policy names it as a
-//! subject and covers the tool; a server no ALLOW policy targets is open to
-//! authenticated callers. DENY overrides ALLOW.
+//! resource, a caller may use it (a tool of it) only if an ALLOW policy names
+//! it as a subject and covers the tool; a resource no ALLOW policy targets is
+//! open to authenticated callers. DENY overrides ALLOW.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use palisade_api::snapshot::Snapshot;
 use serde_json::Value;
 
 use crate::jwt::Identity;
+use crate::policies::PolicyStatus;
 
 /// Who a policy speaks of.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,8 +65,11 @@ struct Rule {
 }
 
 impl Rule {
-    fn covers(&self, tool: &str) -> bool {
-        self.tools.is_empty() || self.tools.iter().any(|t| t == tool)
+    /// Whether the rule covers `tool` (`None`: the resource as a whole,
+    /// which only a rule naming no tools covers).
+    fn covers(&self, tool: Option<&str>) -> bool {
+        self.tools.is_empty()
+            || tool.is_some_and(|tool| self.tools.iter().any(|t| t == tool || t == "*"))
     }
 
     fn names(&self, caller: Option<&Identity>) -> bool {
@@ -72,50 +77,101 @@ impl Rule {
     }
 }
 
-/// The access policies of one MCP server.
+/// The access policies of one resource.
 #[derive(Debug, Default)]
 pub struct AccessRules {
     rules: Vec<Rule>,
 }
 
+/// Why a caller may not use a tool.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessRefusal {
+    /// The DENY policy that refused, if one did.
+    pub policy: Option<String>,
+    /// Why, in a sentence.
+    pub reason: String,
+}
+
 impl AccessRules {
-    /// Whether `caller` may use `tool`; `Err` names the policy that refuses.
-    pub fn check_tool(&self, caller: Option<&Identity>, tool: &str) -> Result<(), String> {
+    /// Whether `caller` may use `tool` of an MCP server: `Ok` with the ALLOW
+    /// policy that admits it (`None` when no ALLOW policy targets the
+    /// server), or why not.
+    pub fn check_tool(
+        &self,
+        caller: Option<&Identity>,
+        tool: &str,
+    ) -> Result<Option<String>, AccessRefusal> {
+        self.check(caller, Some(tool))
+    }
+
+    /// Whether `caller` may use the resource (a model, an agent) as a whole.
+    pub fn check_resource(
+        &self,
+        caller: Option<&Identity>,
+    ) -> Result<Option<String>, AccessRefusal> {
+        self.check(caller, None)
+    }
+
+    fn check(
+        &self,
+        caller: Option<&Identity>,
+        tool: Option<&str>,
+    ) -> Result<Option<String>, AccessRefusal> {
+        // An anonymous caller cannot be told apart from a denied subject.
+        if caller.is_none() && !self.rules.is_empty() {
+            return Err(AccessRefusal {
+                policy: None,
+                reason: "AccessPolicies apply here and the caller is not authenticated".into(),
+            });
+        }
         if let Some(deny) = self
             .rules
             .iter()
             .find(|r| !r.allow && r.covers(tool) && r.names(caller))
         {
-            return Err(format!("denied by AccessPolicy {}", deny.policy));
+            return Err(AccessRefusal {
+                policy: Some(deny.policy.clone()),
+                reason: format!("denied by AccessPolicy {}", deny.policy),
+            });
         }
         let allows: Vec<&Rule> = self.rules.iter().filter(|r| r.allow).collect();
-        if allows.is_empty() || allows.iter().any(|r| r.covers(tool) && r.names(caller)) {
-            return Ok(());
+        if allows.is_empty() {
+            return Ok(None);
         }
-        Err(format!(
-            "not allowed by the AccessPolicies of this server ({})",
-            allows
-                .iter()
-                .map(|r| r.policy.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))
+        if let Some(allow) = allows.iter().find(|r| r.covers(tool) && r.names(caller)) {
+            return Ok(Some(allow.policy.clone()));
+        }
+        Err(AccessRefusal {
+            policy: None,
+            reason: format!(
+                "not allowed by the AccessPolicies of this resource ({})",
+                allows
+                    .iter()
+                    .map(|r| r.policy.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        })
     }
 }
 
-/// The access rules of every MCP server some AccessPolicy targets, by
-/// `Kind/namespace/name`.
-pub fn compile(snapshot: &Snapshot) -> HashMap<ResourceKey, Arc<AccessRules>> {
-    let mut by_server: HashMap<ResourceKey, AccessRules> = HashMap::new();
+/// The compiled AccessPolicies: rules by the resource they target, and each
+/// policy's status.
+#[derive(Debug, Default)]
+pub struct AccessPolicies {
+    /// Rules by `Kind/namespace/name` of the target.
+    pub by_target: HashMap<ResourceKey, Arc<AccessRules>>,
+    /// Whether each policy is applied, and why not.
+    pub status: Vec<PolicyStatus>,
+}
+
+/// Compiles every AccessPolicy of the snapshot.
+pub fn compile(snapshot: &Snapshot) -> AccessPolicies {
+    let mut by_target: HashMap<ResourceKey, AccessRules> = HashMap::new();
+    let mut status = Vec::new();
     for (loaded, policy) in snapshot.of_kind::<AccessPolicy>() {
         let spec = &policy.spec;
         let target = &spec.target_ref;
-        if !matches!(
-            target.kind,
-            TargetKind::McpServer | TargetKind::RemoteMcpServer
-        ) {
-            continue;
-        }
         let policy_ns = policy
             .metadata
             .namespace
@@ -147,17 +203,32 @@ pub fn compile(snapshot: &Snapshot) -> HashMap<ResourceKey, Arc<AccessRules>> {
             namespace: Some(target.namespace.clone().unwrap_or(policy_ns)),
             name: target.name.clone(),
         };
-        by_server.entry(key).or_default().rules.push(Rule {
-            policy: loaded.key().to_string(),
+        let name = loaded.key().to_string();
+        status.push(match (target.kind, snapshot.get_key(&key)) {
+            (_, None) => PolicyStatus::not_applied(
+                &name,
+                format!("its target {key} does not exist; it applies once it does"),
+            ),
+            (TargetKind::Agent, Some(_)) => PolicyStatus::not_applied(
+                &name,
+                format!("{key} is not served over A2A yet; the policy applies once it is"),
+            ),
+            (_, Some(_)) => PolicyStatus::applied(&name, format!("applies to {key}")),
+        });
+        by_target.entry(key).or_default().rules.push(Rule {
+            policy: name,
             allow: spec.action == PolicyAction::Allow,
             subjects,
             tools: target.tools.clone(),
         });
     }
-    by_server
-        .into_iter()
-        .map(|(k, v)| (k, Arc::new(v)))
-        .collect()
+    AccessPolicies {
+        by_target: by_target
+            .into_iter()
+            .map(|(k, v)| (k, Arc::new(v)))
+            .collect(),
+        status,
+    }
 }
 
 #[cfg(test)]
@@ -181,6 +252,34 @@ mod tests {
 
     fn agent(name: &str) -> Subject {
         Subject::Account(service_account_principal("policies", name))
+    }
+
+    #[test]
+    fn whole_resource_checks_ignore_tool_rules_and_refuse_anonymous() {
+        let r = rules(vec![
+            Rule {
+                policy: "allow-model".into(),
+                allow: true,
+                subjects: vec![agent("writer")],
+                tools: vec![],
+            },
+            Rule {
+                policy: "deny-tool".into(),
+                allow: false,
+                subjects: vec![agent("writer")],
+                tools: vec!["delete".into()],
+            },
+        ]);
+        let writer = caller("system:serviceaccount:policies:writer", json!({}));
+        let other = caller("system:serviceaccount:policies:other", json!({}));
+        assert_eq!(
+            r.check_resource(Some(&writer)),
+            Ok(Some("allow-model".into()))
+        );
+        assert!(r.check_resource(Some(&other)).is_err());
+        assert!(r.check_resource(None).is_err());
+        assert!(r.check_tool(Some(&writer), "delete").is_err());
+        assert!(r.check_tool(Some(&writer), "list").is_ok());
     }
 
     #[test]

@@ -6,6 +6,7 @@ use http::uri::Authority;
 use palisade_mcp::server::ServerSpec;
 use serde::Serialize;
 
+use crate::access::AccessRules;
 use crate::llm::LlmTarget;
 
 /// A resolved upstream.
@@ -18,6 +19,9 @@ pub struct Backend {
     /// What the proxy needs at request time, built once.
     #[serde(skip)]
     kind: Kind,
+    /// The AccessPolicies on the resource (MCP servers, ModelConfigs).
+    #[serde(skip)]
+    pub access: Option<Arc<AccessRules>>,
 }
 
 /// The request-time form of a backend.
@@ -48,6 +52,7 @@ impl Backend {
             name,
             target: Target::Http { host, port },
             kind: Kind::Http(parsed),
+            access: None,
         })
     }
 
@@ -59,6 +64,7 @@ impl Backend {
             },
             name,
             kind: Kind::Mcp(server),
+            access: None,
         }
     }
 
@@ -71,7 +77,14 @@ impl Backend {
             },
             name,
             kind: Kind::Llm(target),
+            access: None,
         }
+    }
+
+    /// This backend with the AccessPolicies of its resource.
+    pub fn with_access(mut self, access: Option<Arc<AccessRules>>) -> Self {
+        self.access = access;
+        self
     }
 
     /// `host:port` of an HTTP target.

@@ -2,6 +2,8 @@
 //! holders of Palisade's own tokens (service accounts, agents) and people
 //! signed in at an `OIDCProvider`, verified by the control plane. Nothing is
 //! anonymous unless `palisade run --insecure-allow-anonymous` says so.
+//! Palisade's own tokens are also accepted on HTTPRoutes, next to the
+//! issuers of a route's JWT policy.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -14,8 +16,12 @@ use crate::jwt::Identity;
 /// A boxed future, as [`CallerVerifier`] returns.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// Verifies the bearer tokens of built-in routes.
+/// Verifies the bearer tokens of built-in routes, and Palisade's own tokens
+/// on every route.
 pub trait CallerVerifier: Send + Sync {
+    /// The issuer of Palisade's own (service-account and agent) tokens.
+    fn own_issuer(&self) -> &str;
+
     /// The caller a token names, or why it is refused.
     fn verify<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<Identity, String>>;
 }

@@ -24,7 +24,7 @@ use crate::jwt::KeyRegistry;
 use crate::llm;
 use crate::mcp_servers::{self, McpServers};
 use crate::plan::{BuiltinMcp, Plan};
-use crate::policies::{self, Attachments, PolicySet};
+use crate::policies::{self, Attachments};
 use crate::programs::compile_regex;
 use crate::rate_limit::LimiterRegistry;
 use crate::route::{Action, HostMatch, Match, PathMatch, RouteId, RouteTable, Rule, ValueMatch};
@@ -67,11 +67,13 @@ pub fn compile(
     let (policies, mut diagnostics) =
         policies::attachments(snapshot, &options.limiters, &options.jwks, &resolve);
     let mcp = mcp_servers::compile(snapshot, &mut diagnostics);
+    let access = access::compile(snapshot);
     let mut cx = Compiler {
         snapshot,
         options,
         diagnostics,
         mcp,
+        access: access.by_target,
         policies,
         sockets: BTreeMap::new(),
         listeners: Vec::new(),
@@ -87,6 +89,8 @@ pub fn compile(
         diagnostics,
         sockets,
         mcp,
+        access: by_target,
+        policies,
         ..
     } = cx;
     if diagnostics.iter().any(Diagnostic::is_error) {
@@ -100,7 +104,8 @@ pub fn compile(
             .collect(),
         resources: snapshot.len(),
         default_listener: options.default_listener,
-        mcp_servers: builtin_by_namespace(mcp.builtin, &access::compile(snapshot)),
+        mcp_servers: builtin_by_namespace(mcp.builtin, &by_target),
+        policies: policies.status.into_iter().chain(access.status).collect(),
         allow_anonymous: options.allow_anonymous,
     };
     (Some(plan), diagnostics)
@@ -127,6 +132,8 @@ struct Compiler<'a> {
     sockets: BTreeMap<SocketAddr, Vec<Rule>>,
     listeners: Vec<ListenerSlot>,
     mcp: McpServers,
+    /// AccessPolicy rules by the resource they target.
+    access: HashMap<ResourceKey, Arc<AccessRules>>,
 }
 
 impl Compiler<'_> {
@@ -406,27 +413,14 @@ impl Compiler<'_> {
             .collect();
         let mut keys = vec![loaded.key()];
         keys.extend(backend_keys);
-        let PolicySet {
-            guards,
-            formats,
-            shaping,
-            rate_limit,
-            jwt,
-            mcp_authz,
-            cors,
-            tls: _,
-        } = self.policies.merged(&keys);
+        let mut policies = self.policies.merged(&keys);
+        // Backend TLS is decided when the backend is resolved.
+        policies.tls = None;
         Some(Action {
             backends,
             timeout,
             unavailable,
-            guards,
-            formats,
-            shaping,
-            rate_limit,
-            jwt,
-            mcp_authz,
-            cors,
+            policies,
         })
     }
 
@@ -465,6 +459,7 @@ impl Compiler<'_> {
             namespace: Some(target_ns.to_string()),
             name: r.name.clone(),
         };
+        let access = self.access.get(&backend_key).cloned();
         if let Some(policy) = self.policies.unenforced.get(&backend_key) {
             return Err(format!(
                 "{policy} applies to {name} and Palisade cannot enforce it yet"
@@ -551,7 +546,7 @@ impl Compiler<'_> {
                     return Err(format!("{name} does not exist"));
                 };
                 match llm::from_model_config(self.snapshot, &name, target_ns, config) {
-                    Ok(t) => Ok(Backend::llm(name.clone(), Arc::new(t))),
+                    Ok(t) => Ok(Backend::llm(name.clone(), Arc::new(t)).with_access(access)),
                     Err(why) => warn(
                         self,
                         format!("{name}: {why}"),
@@ -562,7 +557,7 @@ impl Compiler<'_> {
             ("kagent.dev", "MCPServer" | "RemoteMCPServer") => {
                 match self.mcp.builtin.get(&format!("{target_ns}/{}", r.name)) {
                     Some(server) if server.name.starts_with(kind) => {
-                        Ok(Backend::mcp(name.clone(), server.clone()))
+                        Ok(Backend::mcp(name.clone(), server.clone()).with_access(access))
                     }
                     _ => Err(format!("{name} does not exist or cannot be served")),
                 }

@@ -8,25 +8,33 @@
 //! key id (rate limited); during an outage the last good keys keep working.
 //! Keys survive configuration reloads through the [`KeyRegistry`].
 //!
+//! A remote URL may name the key set itself or the issuer's OpenID
+//! configuration (its `jwks_uri` is followed); `file:///path` reads a local
+//! file, re-read at every refresh. The policy's annotations
+//! `palisade.dev/jwt-clock-skew` (e.g. `30s`, at most 5m; default 60s) and
+//! `palisade.dev/jwt-required-claims` (comma-separated names) tune validation.
+//!
 //! Modes: `Strict` (the default) needs a valid token; `Optional` lets requests
 //! without a token through as anonymous but refuses invalid ones;
-//! `Permissive` never refuses. The token is never forwarded upstream.
+//! `Permissive` never refuses. The token is taken out of the request where
+//! it was found (`location`) and never forwarded upstream.
 
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
-use http::{HeaderMap, StatusCode};
+use http::{Request, StatusCode};
 use palisade_api::kinds::agentgateway::authn::{AuthMode, JwtAuthentication, RemoteJwks};
 use palisade_identity::{
     CacheConfig, Claims, JwksCache, JwksFetcher, JwtError, KeySet, Validation, verify,
     verify_with_cache,
 };
 use palisade_net::fetch::DocumentFetcher;
+use serde_json::{Map, Value};
 use tokio::sync::OnceCell;
 
-use crate::callers::bearer;
+use crate::token_location::TokenLocation;
 
 /// How long after a failed JWKS fetch requests are refused without trying again.
 const FETCH_BACKOFF: Duration = Duration::from_secs(5);
@@ -60,11 +68,69 @@ pub struct Refusal {
     pub description: String,
 }
 
+/// Annotation setting the clock-skew allowance of a policy's providers.
+pub const CLOCK_SKEW_ANNOTATION: &str = "palisade.dev/jwt-clock-skew";
+/// Annotation naming claims every token must carry.
+pub const REQUIRED_CLAIMS_ANNOTATION: &str = "palisade.dev/jwt-required-claims";
+/// The largest clock-skew allowance a policy may ask for.
+const MAX_CLOCK_SKEW: Duration = Duration::from_secs(300);
+
+/// Validation options beyond the policy's fields (from its annotations).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JwtOptions {
+    /// Clock-skew allowance for `exp`, `nbf` and `iat`.
+    pub leeway: Duration,
+    /// Claims a token must carry.
+    pub required_claims: Vec<String>,
+}
+
+impl Default for JwtOptions {
+    fn default() -> Self {
+        JwtOptions {
+            leeway: Duration::from_secs(palisade_identity::DEFAULT_LEEWAY_SECS),
+            required_claims: Vec::new(),
+        }
+    }
+}
+
+impl JwtOptions {
+    /// Reads the options from a policy's annotations.
+    pub fn from_annotations(
+        annotations: &std::collections::BTreeMap<String, String>,
+    ) -> Result<JwtOptions, String> {
+        let mut options = JwtOptions::default();
+        if let Some(text) = annotations.get(CLOCK_SKEW_ANNOTATION) {
+            let skew = palisade_api::duration::parse(text).ok_or_else(|| {
+                format!(
+                    "annotation {CLOCK_SKEW_ANNOTATION}: {text:?} is not a duration such as 30s"
+                )
+            })?;
+            if skew > MAX_CLOCK_SKEW {
+                return Err(format!(
+                    "annotation {CLOCK_SKEW_ANNOTATION}: {text} is more than the 5m allowed"
+                ));
+            }
+            options.leeway = skew;
+        }
+        if let Some(text) = annotations.get(REQUIRED_CLAIMS_ANNOTATION) {
+            options.required_claims = text
+                .split(',')
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .map(str::to_string)
+                .collect();
+        }
+        Ok(options)
+    }
+}
+
 /// The JWT authentication of one policy.
 pub struct JwtAuth {
     policy: String,
     mode: AuthMode,
     providers: Vec<Provider>,
+    location: TokenLocation,
+    resource_metadata: Map<String, Value>,
 }
 
 impl fmt::Debug for JwtAuth {
@@ -93,6 +159,7 @@ impl JwtAuth {
     pub fn compile(
         policy: &str,
         spec: &JwtAuthentication,
+        options: &JwtOptions,
         jwks_url: &dyn Fn(&RemoteJwks) -> Result<String, String>,
         registry: &KeyRegistry,
     ) -> Result<JwtAuth, String> {
@@ -106,20 +173,35 @@ impl JwtAuth {
                 (None, Some(remote)) => {
                     let url =
                         jwks_url(remote).map_err(|e| format!("providers[{i}].jwks.remote: {e}"))?;
-                    Keys::Remote(registry.remote(&url))
+                    Keys::Remote(registry.remote(&url, remote.cache_duration()))
                 }
                 (None, None) => return Err(format!("providers[{i}].jwks names no keys")),
             };
             providers.push(Provider {
                 issuer: p.issuer.clone(),
-                validation: Validation::new([p.issuer.clone()], p.audiences.clone()),
+                validation: Validation {
+                    leeway_secs: options.leeway.as_secs(),
+                    required_claims: options.required_claims.clone(),
+                    ..Validation::new([p.issuer.clone()], p.audiences.clone())
+                },
                 keys,
             });
         }
+        let location = match &spec.location {
+            Some(location) => TokenLocation::compile(location)?,
+            None => TokenLocation::default(),
+        };
+        let resource_metadata = spec
+            .mcp
+            .as_ref()
+            .map(|m| m.resource_metadata.clone().into_iter().collect())
+            .unwrap_or_default();
         Ok(JwtAuth {
             policy: policy.to_string(),
             mode: spec.mode(),
             providers,
+            location,
+            resource_metadata,
         })
     }
 
@@ -133,10 +215,26 @@ impl JwtAuth {
         self.providers.iter().map(|p| p.issuer.clone()).collect()
     }
 
+    /// How clients present the token, as RFC 9728 `bearer_methods_supported`
+    /// names it (`header`, `query`; none for a cookie).
+    pub fn bearer_methods(&self) -> &'static [&'static str] {
+        match self.location {
+            TokenLocation::Header { .. } => &["header"],
+            TokenLocation::Query(_) => &["query"],
+            TokenLocation::Cookie(_) => &[],
+        }
+    }
+
+    /// Extra protected-resource metadata (`jwtAuthentication.mcp.resourceMetadata`).
+    pub fn resource_metadata(&self) -> &Map<String, Value> {
+        &self.resource_metadata
+    }
+
     /// Authenticates a request: the caller's identity, `None` for an
-    /// anonymous caller the mode lets through, or why it is refused.
-    pub async fn authenticate(&self, headers: &HeaderMap) -> Result<Option<Identity>, Refusal> {
-        let token = match bearer(headers) {
+    /// anonymous caller the mode lets through, or why it is refused. The
+    /// token is taken out of the request in every case.
+    pub async fn authenticate<B>(&self, req: &mut Request<B>) -> Result<Option<Identity>, Refusal> {
+        let token = match self.location.take(req) {
             Ok(Some(token)) => token,
             Ok(None) if self.mode == AuthMode::Strict => {
                 return Err(Refusal {
@@ -148,7 +246,7 @@ impl JwtAuth {
             Ok(None) => return Ok(None),
             Err(why) => return self.refuse_or_anonymous(why),
         };
-        match self.verify(token).await {
+        match self.verify(&token).await {
             Ok(identity) => Ok(Some(identity)),
             Err(refusal) if refusal.status == StatusCode::UNAUTHORIZED => {
                 self.refuse_or_anonymous(refusal.description)
@@ -209,6 +307,7 @@ impl JwtAuth {
 /// A remote key set, fetched on first use.
 pub struct RemoteKeys {
     url: String,
+    refresh_interval: Duration,
     fetcher: Arc<DocumentFetcher>,
     cache: OnceCell<JwksCache<Fetch>>,
     failed_at: Mutex<Option<Instant>>,
@@ -235,7 +334,10 @@ impl RemoteKeys {
                         url: self.url.clone(),
                         fetcher: self.fetcher.clone(),
                     },
-                    CacheConfig::default(),
+                    CacheConfig {
+                        refresh_interval: self.refresh_interval,
+                        ..CacheConfig::default()
+                    },
                 );
                 cache
                     .refresh()
@@ -260,8 +362,32 @@ struct Fetch {
 
 impl JwksFetcher for Fetch {
     async fn fetch(&self) -> Result<Vec<u8>, String> {
-        self.fetcher.get(&self.url).await
+        if let Some(path) = self.url.strip_prefix("file://") {
+            return tokio::fs::read(path)
+                .await
+                .map_err(|e| format!("cannot read {path}: {e}"));
+        }
+        let document = self.fetcher.get(&self.url).await?;
+        // An issuer's OpenID configuration names its key set.
+        match jwks_uri(&document) {
+            Some(uri) if uri.starts_with("https://") || uri.starts_with("http://") => {
+                self.fetcher.get(&uri).await
+            }
+            Some(uri) => Err(format!(
+                "the OpenID configuration names jwks_uri {uri:?}, which is not an http(s) URL"
+            )),
+            None => Ok(document),
+        }
     }
+}
+
+/// The `jwks_uri` of an OpenID configuration document (`None` for a JWKS).
+fn jwks_uri(document: &[u8]) -> Option<String> {
+    let value: Value = serde_json::from_slice(document).ok()?;
+    if value.get("keys").is_some() {
+        return None;
+    }
+    value.get("jwks_uri")?.as_str().map(str::to_string)
 }
 
 /// Remote key sets by URL, kept across Plan compiles while a Plan uses them.
@@ -278,8 +404,9 @@ impl fmt::Debug for KeyRegistry {
 }
 
 impl KeyRegistry {
-    /// The key set served at `url` (the live one if a Plan holds it).
-    pub fn remote(&self, url: &str) -> Arc<RemoteKeys> {
+    /// The key set served at `url`, re-fetched every `refresh_interval` (the
+    /// live one if a Plan holds it).
+    pub fn remote(&self, url: &str, refresh_interval: Duration) -> Arc<RemoteKeys> {
         let mut map = self.remotes.lock().unwrap_or_else(|p| p.into_inner());
         map.retain(|_, w| w.strong_count() > 0);
         if let Some(live) = map.get(url).and_then(Weak::upgrade) {
@@ -287,6 +414,7 @@ impl KeyRegistry {
         }
         let keys = Arc::new(RemoteKeys {
             url: url.to_string(),
+            refresh_interval,
             fetcher: self.fetcher.clone(),
             cache: OnceCell::new(),
             failed_at: Mutex::new(None),

@@ -10,6 +10,7 @@
 pub mod access;
 pub mod admin;
 pub mod audit;
+pub mod authz;
 pub mod backend;
 pub mod body;
 pub mod callers;
@@ -35,3 +36,4 @@ pub mod rate_limit;
 pub mod respond;
 pub mod route;
 pub mod serve;
+pub mod token_location;

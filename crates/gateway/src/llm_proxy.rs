@@ -56,8 +56,8 @@ pub async fn serve(
     action: &Action,
     meter: UsageMeter,
 ) -> Response<Body> {
-    let guards = action.guards.as_ref();
-    let formats = action.formats.as_deref();
+    let guards = action.policies.guards.as_ref();
+    let formats = action.policies.formats.as_deref();
     let timeout = action.timeout;
     let (parts, incoming) = req.into_parts();
     let path = parts.uri.path();
@@ -84,7 +84,7 @@ pub async fn serve(
             );
         }
     };
-    if let Some(shaping) = &action.shaping {
+    if let Some(shaping) = &action.policies.shaping {
         shaping.apply(client_format, &mut body);
     }
     if let Some(guards) = guards {

@@ -1,50 +1,28 @@
-//! Who may use which MCP tools, prompts and resources
-//! (`backend.mcp.authorization`): CEL rules compiled once, evaluated per item
-//! with the caller's claims (`jwt`) and the item (`mcp`).
-//!
-//! Semantics (agentgateway's): each `matchExpressions` entry is its own rule
-//! with the policy's action, rules of every attached policy pooled. No rules:
-//! allowed. Any Deny rule true: denied. Any Require rule not true: denied. Any
-//! Allow rule true: allowed. Otherwise denied if there is an Allow rule. A rule
-//! that fails to evaluate (a missing claim, a wrong type) counts as false, so
-//! Allow and Require fail closed and Deny fails open.
+//! Who may use which MCP tools, prompts and resources: AccessPolicies of
+//! the server and `backend.mcp.authorization` CEL rules ([`crate::authz`]),
+//! evaluated per item with the request's variables (converted once per
+//! request) and the item (`mcp`). Every decision on an item a caller asks
+//! for is audited, allowed or not.
 
 use std::sync::Arc;
 
-use palisade_api::kinds::agentgateway::shared::{Authorization, AuthorizationAction};
-use palisade_cel::{Program, Vars};
+use palisade_api::kinds::agentgateway::shared::Authorization;
 use palisade_mcp::federation::split_name;
 use palisade_mcp::server::ServerSpec;
 use serde_json::{Value, json};
 
 use crate::access::AccessRules;
 use crate::audit::{AuditEvent, AuditSink};
+use crate::authz::{RequestVars, Rules, Verdict};
 use crate::guard::Guards;
 use crate::jwt::Identity;
 
 /// Variables an MCP authorization rule may read.
 pub const VARIABLES: [&str; 5] = ["jwt", "mcp", "source", "request", "agent"];
 
-/// One rule.
-struct Rule {
-    action: AuthorizationAction,
-    program: Program,
-    /// Scopes the expression tests (`jwt.scope.contains("files:read")`).
-    scopes: Vec<String>,
-}
-
-/// The pooled MCP authorization rules of a route.
-#[derive(Default)]
-pub struct McpAuthz {
-    rules: Vec<Rule>,
-}
-
-impl std::fmt::Debug for McpAuthz {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("McpAuthz")
-            .field("rules", &self.rules.len())
-            .finish()
-    }
+/// Compiles a policy's `backend.mcp.authorization`.
+pub fn compile(policy: &str, authorization: &Authorization) -> Result<Rules, String> {
+    Rules::compile(policy, authorization, &VARIABLES)
 }
 
 /// An MCP item a caller wants to see or use.
@@ -58,93 +36,15 @@ pub enum Item<'a> {
     Resource(&'a str),
 }
 
-impl McpAuthz {
-    /// Compiles a policy's authorization; an expression that does not compile
-    /// or reads a variable MCP authorization cannot offer is an error.
-    pub fn compile(authorization: &Authorization) -> Result<McpAuthz, String> {
-        let mut rules = Vec::new();
-        for (i, source) in authorization.expressions().iter().enumerate() {
-            let program = Program::compile(source.as_str())
-                .map_err(|e| format!("policy.matchExpressions[{i}]: {e}"))?;
-            if let Some(unknown) = program.variables().names().find(|n| !VARIABLES.contains(n)) {
-                return Err(format!(
-                    "policy.matchExpressions[{i}] reads `{unknown}`, which MCP authorization does not provide (it provides {})",
-                    VARIABLES.join(", ")
-                ));
-            }
-            rules.push(Rule {
-                action: authorization.action(),
-                program,
-                scopes: scopes_tested(source),
-            });
-        }
-        Ok(McpAuthz { rules })
-    }
-
-    /// The scopes the rules test, for the `scopes_supported` of the protected
-    /// resource metadata and the scope hint of a 401.
-    pub fn scopes(&self) -> Vec<String> {
-        let mut scopes: Vec<String> = self.rules.iter().flat_map(|r| r.scopes.clone()).collect();
-        scopes.sort();
-        scopes.dedup();
-        scopes
-    }
-
-    /// Whether `caller` may see or use `item` of `spec` in a request of `method`.
-    pub fn allows(
-        &self,
-        spec: &ServerSpec,
-        caller: Option<&Identity>,
-        context: &RequestContext,
-        method: &str,
-        item: Item<'_>,
-    ) -> bool {
-        if self.rules.is_empty() {
-            return true;
-        }
-        let claims = caller.map_or(Value::Null, |c| Value::Object(c.claims.as_map().clone()));
-        let agent = caller.and_then(|c| c.claims.get("palisade.dev")?.get("agent").cloned());
-        let mcp = mcp_value(spec, method, item);
-        let mut vars = Vars::new();
-        if caller.is_some() {
-            vars.bind_json("jwt", &claims);
-        }
-        if let Some(agent) = &agent {
-            vars.bind_json("agent", agent);
-        }
-        vars.bind_json("mcp", &mcp);
-        vars.bind_json("request", &context.request);
-        vars.bind_json("source", &context.source);
-        let holds = |rule: &Rule| rule.program.eval_bool(&vars).unwrap_or(false);
-        let mut has_allow = false;
-        let mut allowed = false;
-        for rule in &self.rules {
-            match rule.action {
-                AuthorizationAction::Deny if holds(rule) => return false,
-                AuthorizationAction::Require if !holds(rule) => return false,
-                AuthorizationAction::Allow => {
-                    has_allow = true;
-                    allowed = allowed || holds(rule);
-                }
-                _ => {}
-            }
-        }
-        allowed || !has_allow
-    }
-}
-
-/// The literal scopes an expression tests with `scope.contains("...")`.
-fn scopes_tested(source: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut rest = source;
-    while let Some(at) = rest.find("scope.contains(\"") {
-        rest = &rest[at + "scope.contains(\"".len()..];
-        if let Some(end) = rest.find('"') {
-            out.push(rest[..end].to_string());
-            rest = &rest[end..];
+impl Item<'_> {
+    /// `tool`, `prompt` or `resource`, and the name or URI.
+    fn parts(&self) -> (&'static str, &str) {
+        match self {
+            Item::Tool(n) => ("tool", n),
+            Item::Prompt(n) => ("prompt", n),
+            Item::Resource(n) => ("resource", n),
         }
     }
-    out
 }
 
 /// The `mcp` variable: the method and the item, by bare name and target.
@@ -182,59 +82,32 @@ fn mcp_value(spec: &ServerSpec, method: &str, item: Item<'_>) -> Value {
     }
 }
 
-/// What CEL rules may read of the HTTP request: `request` (method, path,
-/// headers without credentials) and `source` (address, identity).
-#[derive(Clone, Debug, Default)]
-pub struct RequestContext {
-    /// `{method, path, headers}`.
-    pub request: Value,
-    /// `{address, identity}`.
-    pub source: Value,
-}
-
-impl RequestContext {
-    /// The context of a request from `address`, by `identity` if known.
-    pub fn new(
-        method: &http::Method,
-        path: &str,
-        headers: &http::HeaderMap,
-        address: std::net::IpAddr,
-        identity: Option<&str>,
-    ) -> RequestContext {
-        let headers: serde_json::Map<String, Value> = headers
-            .iter()
-            .filter(|(name, _)| {
-                !matches!(
-                    name.as_str(),
-                    "authorization" | "cookie" | "proxy-authorization"
-                )
-            })
-            .filter_map(|(name, value)| {
-                Some((name.as_str().to_string(), Value::from(value.to_str().ok()?)))
-            })
-            .collect();
-        RequestContext {
-            request: json!({"method": method.as_str(), "path": path, "headers": headers}),
-            source: json!({"address": address.to_string(), "identity": identity}),
-        }
-    }
-}
-
 /// What a route's policies ask of MCP traffic, for one caller.
 #[derive(Clone, Default)]
 pub struct McpPolicies {
     /// Prompt guards on tool arguments and results.
     pub guards: Option<Arc<Guards>>,
     /// Authorization rules on tools, prompts and resources.
-    pub authz: Option<Arc<McpAuthz>>,
+    pub authz: Option<Arc<Rules>>,
     /// The authenticated caller, if any.
     pub caller: Option<Arc<Identity>>,
     /// AccessPolicies of the server (built-in routes).
     pub access: Option<Arc<AccessRules>>,
-    /// Where refusals are recorded, with the route's label.
+    /// Where decisions are recorded, with the route's label.
     pub audit: Option<(Arc<dyn AuditSink>, Arc<str>)>,
-    /// The request, for CEL rules.
-    pub context: Arc<RequestContext>,
+    /// The request's variables for CEL rules (only when there are rules).
+    pub vars: Option<Arc<RequestVars>>,
+}
+
+/// A decision on one item, and what made it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    /// Whether the caller may see or use the item.
+    pub allowed: bool,
+    /// The policy (and rule) that decided, if one did.
+    pub by: Option<String>,
+    /// Why, in a sentence.
+    pub reason: String,
 }
 
 impl McpPolicies {
@@ -243,30 +116,68 @@ impl McpPolicies {
         self.caller.as_ref().map(|c| c.principal())
     }
 
-    /// Whether the caller may see or use `item`; `Err` says which policy refuses.
-    pub fn decide(&self, spec: &ServerSpec, method: &str, item: Item<'_>) -> Result<(), String> {
+    /// Whether the caller may see or use `item`, and why.
+    pub fn decide(&self, spec: &ServerSpec, method: &str, item: Item<'_>) -> Decision {
+        let mut by_access = None;
         if let (Some(access), Item::Tool(name)) = (&self.access, item) {
             let bare = match spec.prefixes() {
                 true => split_name(&spec.target_names(), name).map_or(name, |(_, n)| n),
                 false => name,
             };
-            access.check_tool(self.caller.as_deref(), bare)?;
-        }
-        match &self.authz {
-            Some(a) if !a.allows(spec, self.caller.as_deref(), &self.context, method, item) => {
-                Err("refused by the route's MCP authorization rules".into())
+            match access.check_tool(self.caller.as_deref(), bare) {
+                Err(refusal) => {
+                    return Decision {
+                        allowed: false,
+                        by: refusal.policy,
+                        reason: refusal.reason,
+                    };
+                }
+                Ok(allowed_by) => by_access = allowed_by,
             }
-            _ => Ok(()),
+        }
+        if let (Some(rules), Some(vars)) = (&self.authz, &self.vars) {
+            let mcp = palisade_cel::CelValue::from_json(&mcp_value(spec, method, item));
+            let mut bound = vars.bind();
+            bound.bind("mcp", &mcp);
+            let Verdict {
+                allowed,
+                rule,
+                reason,
+            } = rules.decide(&bound);
+            if !allowed || rule.is_some() {
+                return Decision {
+                    allowed,
+                    by: rule,
+                    reason,
+                };
+            }
+        }
+        Decision {
+            allowed: true,
+            reason: match &by_access {
+                Some(policy) => format!("allowed by AccessPolicy {policy}"),
+                None => "no policy restricts it".into(),
+            },
+            by: by_access,
         }
     }
 
     /// Whether the caller may see or use `item`.
     pub fn allows(&self, spec: &ServerSpec, method: &str, item: Item<'_>) -> bool {
-        self.decide(spec, method, item).is_ok()
+        self.decide(spec, method, item).allowed
     }
 
-    /// Records a refused request in the audit log.
-    pub fn record_refusal(&self, method: &str, item: Item<'_>, reason: String) {
+    /// Records a decision on an item in the audit log.
+    pub fn record(&self, method: &str, item: Item<'_>, decision: &Decision) {
+        let (kind, name) = item.parts();
+        self.record_event(
+            decision.allowed,
+            &decision.reason,
+            json!({"method": method, kind: name, "rule": decision.by}),
+        );
+    }
+
+    fn record_event(&self, allowed: bool, reason: &str, mut details: Value) {
         let Some((sink, route)) = &self.audit else {
             return;
         };
@@ -274,23 +185,25 @@ impl McpPolicies {
             .caller
             .as_ref()
             .map_or_else(|| Arc::from("anonymous"), |c| Arc::from(c.subject.as_str()));
-        let (kind, name) = match item {
-            Item::Tool(n) => ("tool", n),
-            Item::Prompt(n) => ("prompt", n),
-            Item::Resource(n) => ("resource", n),
-        };
+        if let Some(agent) = self
+            .caller
+            .as_ref()
+            .and_then(|c| c.claims.get("palisade.dev")?.get("agent"))
+        {
+            details["agent"] = agent.clone();
+        }
         sink.record(AuditEvent {
             principal,
             verb: "mcp",
             route: route.clone(),
-            allowed: false,
-            reason: Some(reason),
-            details: json!({"method": method, kind: name}),
+            allowed,
+            reason: Some(reason.to_string()),
+            details,
         });
     }
 
     /// Removes from a list result (`tools`, `prompts`, `resources`) the items
-    /// the caller may not use.
+    /// the caller may not use, and audits what was hidden.
     pub fn filter_list(&self, spec: &ServerSpec, method: &str, result: &mut Value) {
         if self.authz.is_none() && self.access.is_none() {
             return;
@@ -304,6 +217,7 @@ impl McpPolicies {
         let Some(items) = result.get_mut(member).and_then(Value::as_array_mut) else {
             return;
         };
+        let mut hidden = Vec::new();
         items.retain(|entry| {
             let Some(id) = entry.get(key).and_then(Value::as_str) else {
                 return false;
@@ -313,7 +227,19 @@ impl McpPolicies {
                 "prompts" => Item::Prompt(id),
                 _ => Item::Resource(id),
             };
-            self.allows(spec, method, item)
+            let decision = self.decide(spec, method, item);
+            if !decision.allowed {
+                hidden.push(json!({"name": id, "rule": decision.by, "reason": decision.reason}));
+            }
+            decision.allowed
         });
+        if !hidden.is_empty() {
+            let shown = items.len();
+            self.record_event(
+                true,
+                &format!("{} {member} hidden by policy", hidden.len()),
+                json!({"method": method, "shown": shown, "hidden": hidden}),
+            );
+        }
     }
 }

@@ -1235,14 +1235,15 @@ async fn dispatch(
                 .observe(started.elapsed().as_secs_f64());
         }
     };
-    if let Some(item) = requested_item(method, params.as_ref())
-        && let Err(reason) = policies.decide(session.spec(), method, item)
-    {
-        policies.record_refusal(method, item, reason);
-        // Refused exactly as an item that does not exist would be.
-        let m = Message::error(id, jsonrpc::INVALID_PARAMS, not_found_message(item));
-        record(&m);
-        return Reply::Now(m);
+    if let Some(item) = requested_item(method, params.as_ref()) {
+        let decision = policies.decide(session.spec(), method, item);
+        policies.record(method, item, &decision);
+        if !decision.allowed {
+            // Refused exactly as an item that does not exist would be.
+            let m = Message::error(id, jsonrpc::INVALID_PARAMS, not_found_message(item));
+            record(&m);
+            return Reply::Now(m);
+        }
     }
     let reply = guarded(session, id, method, params, policies.guards.as_ref()).await;
     let reply = filtered(reply, session, method, policies);

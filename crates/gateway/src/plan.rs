@@ -11,6 +11,7 @@ use palisade_mcp::server::ServerSpec;
 use serde::Serialize;
 
 use crate::access::AccessRules;
+use crate::policies::PolicyStatus;
 use crate::route::RouteTable;
 
 /// Everything the data plane needs to serve requests.
@@ -32,6 +33,9 @@ pub struct Plan {
     /// Whether the built-in routes serve callers without a token
     /// (`--insecure-allow-anonymous`).
     pub allow_anonymous: bool,
+    /// Whether each policy (AgentgatewayPolicy, EnterpriseAgentgatewayPolicy,
+    /// AccessPolicy) is applied, and why not.
+    pub policies: Vec<PolicyStatus>,
 }
 
 /// A server served at `/mcp/<ns>/<name>`, with its metrics label built once.

@@ -20,12 +20,12 @@ use palisade_api::load::Loaded;
 use palisade_api::snapshot::Snapshot;
 use serde_json::Value;
 
+use crate::authz::{self, Rules};
 use crate::cors::Cors;
 use crate::guard::{CompileError, Guards, ResolveEndpoint};
-use crate::jwt::{JwtAuth, KeyRegistry};
+use crate::jwt::{JwtAuth, JwtOptions, KeyRegistry};
 use crate::llm::FormatRoutes;
 use crate::llm_shaping::RequestShaping;
-use crate::mcp_access::McpAuthz;
 use crate::rate_limit::{LimiterRegistry, RateLimiter};
 
 /// The policy fields Palisade enforces; a policy setting anything else is not
@@ -40,9 +40,15 @@ const ENFORCED: &[&str] = &[
     "traffic.rateLimit.local",
     "traffic.jwtAuthentication.mode",
     "traffic.jwtAuthentication.providers",
+    "traffic.jwtAuthentication.location",
+    "traffic.jwtAuthentication.mcp",
     "backend.mcp.authorization",
     "traffic.cors",
+    "traffic.authorization",
 ];
+
+/// Variables an HTTP authorization rule (`traffic.authorization`) may read.
+pub const HTTP_VARIABLES: [&str; 4] = ["jwt", "source", "request", "agent"];
 
 /// Policy sections enforced only when empty: `backend.tls: {}` means "dial
 /// this backend over TLS with the system roots"; its options (CA references,
@@ -62,8 +68,10 @@ pub struct PolicySet {
     pub rate_limit: Option<Arc<RateLimiter>>,
     /// JWT authentication.
     pub jwt: Option<Arc<JwtAuth>>,
-    /// MCP authorization rules.
-    pub mcp_authz: Option<Arc<McpAuthz>>,
+    /// HTTP authorization rules (`traffic.authorization`).
+    pub authz: Option<Arc<Rules>>,
+    /// MCP authorization rules (`backend.mcp.authorization`).
+    pub mcp_authz: Option<Arc<Rules>>,
     /// CORS.
     pub cors: Option<Arc<Cors>>,
     /// `backend.tls`: dial the backend over TLS (system roots).
@@ -71,7 +79,8 @@ pub struct PolicySet {
 }
 
 impl PolicySet {
-    /// Fills the sections this set leaves unset from `other`.
+    /// Fills the sections this set leaves unset from `other`; authorization
+    /// rules of both are pooled.
     pub fn fill_from(&mut self, other: &PolicySet) {
         fn fill<T: Clone>(slot: &mut Option<T>, other: &Option<T>) {
             if slot.is_none() {
@@ -83,15 +92,85 @@ impl PolicySet {
         fill(&mut self.shaping, &other.shaping);
         fill(&mut self.rate_limit, &other.rate_limit);
         fill(&mut self.jwt, &other.jwt);
-        fill(&mut self.mcp_authz, &other.mcp_authz);
+        self.authz = authz::pool(&self.authz, &other.authz);
+        self.mcp_authz = authz::pool(&self.mcp_authz, &other.mcp_authz);
         fill(&mut self.cors, &other.cors);
         fill(&mut self.tls, &other.tls);
+    }
+}
+
+impl std::fmt::Debug for PolicySet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&serde_json::to_string(self).unwrap_or_default())
+    }
+}
+
+/// The effective configuration (`/config`) names the policy behind each section.
+impl serde::Serialize for PolicySet {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(None)?;
+        if let Some(g) = &self.guards {
+            map.serialize_entry("promptGuard", g.policy())?;
+        }
+        if let Some(l) = &self.rate_limit {
+            map.serialize_entry("rateLimit", l.policy())?;
+        }
+        if let Some(j) = &self.jwt {
+            map.serialize_entry("jwtAuthentication", j.policy())?;
+        }
+        if let Some(a) = &self.authz {
+            map.serialize_entry("authorization", &a.policies())?;
+        }
+        if let Some(a) = &self.mcp_authz {
+            map.serialize_entry("mcpAuthorization", &a.policies())?;
+        }
+        if let Some(c) = &self.cors {
+            map.serialize_entry("cors", c.policy())?;
+        }
+        if self.tls.is_some() {
+            map.serialize_entry("backendTls", &true)?;
+        }
+        map.end()
+    }
+}
+
+/// Whether a policy is applied, as `/config` (and the API) shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PolicyStatus {
+    /// `Kind/namespace/name` of the policy.
+    pub policy: String,
+    /// Whether it is in force.
+    pub applied: bool,
+    /// What it applies to, or why it is not applied.
+    pub message: String,
+}
+
+impl PolicyStatus {
+    /// A policy in force.
+    pub fn applied(policy: &str, message: String) -> PolicyStatus {
+        PolicyStatus {
+            policy: policy.to_string(),
+            applied: true,
+            message,
+        }
+    }
+
+    /// A policy not in force, and why.
+    pub fn not_applied(policy: &str, message: String) -> PolicyStatus {
+        PolicyStatus {
+            policy: policy.to_string(),
+            applied: false,
+            message,
+        }
     }
 }
 
 /// Policies by the resource they target.
 #[derive(Default)]
 pub struct Attachments {
+    /// Whether each policy is applied, and why not.
+    pub status: Vec<PolicyStatus>,
     /// Targets of policies Palisade cannot enforce, with the policy and why.
     pub unenforced: HashMap<ResourceKey, String>,
     /// Enforced policy sections by target.
@@ -140,6 +219,13 @@ pub fn attachments(
                 ),
                 "remove those fields, or the policy, to serve its targets",
             ));
+            out.status.push(PolicyStatus::not_applied(
+                &policy,
+                format!(
+                    "Palisade does not enforce {} yet; its targets answer 503",
+                    unsupported.join(", ")
+                ),
+            ));
             mark_unenforced(&mut out, targets, &policy);
             return;
         }
@@ -149,8 +235,12 @@ pub fn attachments(
             .namespace
             .clone()
             .unwrap_or_else(|| "default".into());
-        match compile_set(&policy, spec, limiters, keys, &|r| resolve(&namespace, r)) {
+        let annotations = &loaded.resource.metadata().annotations;
+        match compile_set(&policy, spec, annotations, limiters, keys, &|r| {
+            resolve(&namespace, r)
+        }) {
             Ok(set) => {
+                out.status.push(target_status(snapshot, &policy, &targets));
                 for key in targets {
                     out.sets.entry(key).or_default().fill_from(&set);
                 }
@@ -164,6 +254,10 @@ pub fn attachments(
                         "until Palisade can enforce this, the routes it targets answer 503",
                     ));
                 }
+                out.status.push(PolicyStatus::not_applied(
+                    &policy,
+                    format!("{field}: {why}; its targets answer 503"),
+                ));
                 mark_unenforced(&mut out, targets, &format!("{policy} ({why})"));
             }
         }
@@ -175,6 +269,33 @@ pub fn attachments(
         visit(loaded, &policy.spec);
     }
     (out, diagnostics)
+}
+
+/// The status of an enforced policy: what it applies to, and which of its
+/// targets do not exist (yet).
+fn target_status(snapshot: &Snapshot, policy: &str, targets: &[ResourceKey]) -> PolicyStatus {
+    let (found, missing): (Vec<&ResourceKey>, Vec<&ResourceKey>) =
+        targets.iter().partition(|k| snapshot.get_key(k).is_some());
+    let list = |keys: &[&ResourceKey]| {
+        keys.iter()
+            .map(|k| k.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match (found.is_empty(), missing.is_empty()) {
+        (true, _) => PolicyStatus::not_applied(
+            policy,
+            match missing.is_empty() {
+                true => "it targets nothing".into(),
+                false => format!("its targets do not exist: {}", list(&missing)),
+            },
+        ),
+        (false, true) => PolicyStatus::applied(policy, format!("applies to {}", list(&found))),
+        (false, false) => PolicyStatus::applied(
+            policy,
+            format!("applies to {}; not found: {}", list(&found), list(&missing)),
+        ),
+    }
 }
 
 fn mark_unenforced(out: &mut Attachments, targets: Vec<ResourceKey>, why: &str) {
@@ -269,6 +390,7 @@ type SetError = (&'static str, String, bool);
 fn compile_set(
     policy: &str,
     spec: &PolicySpec,
+    annotations: &std::collections::BTreeMap<String, String>,
     limiters: &LimiterRegistry,
     keys: &KeyRegistry,
     resolve: &ResolveEndpoint<'_>,
@@ -320,7 +442,9 @@ fn compile_set(
                 (None, None) => Err("names neither url nor backendRef".into()),
             }
         };
-        let auth = JwtAuth::compile(policy, jwt, &jwks_url, keys)
+        let options = JwtOptions::from_annotations(annotations)
+            .map_err(|why| ("metadata.annotations", why, true))?;
+        let auth = JwtAuth::compile(policy, jwt, &options, &jwks_url, keys)
             .map_err(|why| ("spec.traffic.jwtAuthentication", why, true))?;
         set.jwt = Some(Arc::new(auth));
     }
@@ -330,9 +454,14 @@ fn compile_set(
         .and_then(|b| b.mcp.as_ref())
         .and_then(|m| m.authorization.as_ref())
     {
-        let authz = McpAuthz::compile(authorization)
+        let rules = crate::mcp_access::compile(policy, authorization)
             .map_err(|why| ("spec.backend.mcp.authorization", why, true))?;
-        set.mcp_authz = Some(Arc::new(authz));
+        set.mcp_authz = Some(Arc::new(rules));
+    }
+    if let Some(authorization) = spec.traffic.as_ref().and_then(|t| t.authorization.as_ref()) {
+        let rules = Rules::compile(policy, authorization, &HTTP_VARIABLES)
+            .map_err(|why| ("spec.traffic.authorization", why, true))?;
+        set.authz = Some(Arc::new(rules));
     }
     if spec.backend.as_ref().is_some_and(|b| b.tls.is_some()) {
         set.tls = Some(());

@@ -12,6 +12,7 @@ use http::{Request, Response, Uri};
 use hyper::body::Incoming;
 
 use crate::audit::{AuditEvent, AuditSink};
+use crate::authz::RequestVars;
 use crate::backend::Backend;
 use crate::body::{self, Body};
 use crate::callers::{CallerVerifier, bearer};
@@ -19,7 +20,7 @@ use crate::cors;
 use crate::jwt::{Identity, Refusal};
 use crate::llm_proxy;
 use crate::llm_usage::UsageMeter;
-use crate::mcp_access::{McpPolicies, RequestContext};
+use crate::mcp_access::McpPolicies;
 use crate::mcp_endpoint::McpEndpoint;
 use crate::metrics::{LimitLabels, Metrics, RequestLabels, RouteLabels};
 use crate::plan::Plan;
@@ -203,7 +204,7 @@ impl Proxy {
         };
         let label = rule.id.label().clone();
         let action = &rule.action;
-        let Some(cors) = &action.cors else {
+        let Some(cors) = &action.policies.cors else {
             let response = self.serve_action(req, conn, &label, action).await;
             return (label, response);
         };
@@ -225,46 +226,45 @@ impl Proxy {
         label: &Arc<str>,
         action: &Action,
     ) -> Response<Body> {
-        let identity = match &action.jwt {
-            None => None,
-            Some(jwt) => {
-                let verdict = jwt.authenticate(req.headers()).await;
-                // The token the policy consumed never goes upstream.
-                req.headers_mut().remove(http::header::AUTHORIZATION);
-                match verdict {
-                    Ok(identity) => identity.map(Arc::new),
-                    Err(refusal) => {
-                        self.record(
-                            label,
-                            &ANONYMOUS,
-                            format!("{}: {}", jwt.policy(), refusal.description),
-                            conn,
-                        );
-                        let (metadata, scope) = if serves_mcp(action) {
-                            let url = metadata_url(&req, req.uri().path());
-                            let scope = action.mcp_authz.as_ref().map(|a| a.scopes().join(" "));
-                            (Some(url), scope)
-                        } else {
-                            (None, None)
-                        };
-                        return respond::unauthorized(
-                            &refusal,
-                            metadata.as_deref(),
-                            scope.as_deref(),
-                        );
-                    }
-                }
+        let identity = match self.own_token_caller(&mut req).await {
+            Some(Ok(identity)) => Some(Arc::new(identity)),
+            Some(Err(refusal)) => {
+                self.record(label, &ANONYMOUS, refusal.description.clone(), conn);
+                return respond::unauthorized(&refusal, None, None);
             }
+            None => match self.policy_caller(&mut req, conn, label, action).await {
+                Ok(identity) => identity,
+                Err(response) => return response,
+            },
         };
         let principal: Arc<str> = identity
             .as_ref()
             .map_or_else(|| ANONYMOUS.clone(), |i| Arc::from(i.subject.as_str()));
+        // CEL rules read the request; its variables are built once, and only
+        // when there are rules.
+        let policies = &action.policies;
+        let vars = (policies.authz.is_some() || policies.mcp_authz.is_some()).then(|| {
+            Arc::new(RequestVars::new(
+                req.method(),
+                req.uri().path(),
+                req.headers(),
+                conn.peer.ip(),
+                identity.as_deref(),
+            ))
+        });
+        if let (Some(rules), Some(vars)) = (&policies.authz, &vars) {
+            let verdict = rules.decide(&vars.bind());
+            if !verdict.allowed {
+                self.record(label, &principal, verdict.reason, conn);
+                return respond::forbidden("the route's authorization rules refuse this request");
+            }
+        }
         // Authenticated callers are told apart by principal, others by address.
         let caller = match &identity {
             Some(i) => CallerKey::Principal(Arc::from(i.principal())),
             None => CallerKey::Address(conn.peer.ip()),
         };
-        if let Some(limiter) = &action.rate_limit
+        if let Some(limiter) = &action.policies.rate_limit
             && let Err(limited) = limiter.admit(&caller, Instant::now())
         {
             self.metrics
@@ -291,38 +291,102 @@ impl Proxy {
             return respond::no_backend(why);
         };
         if let Some(spec) = backend.mcp_server() {
-            // CEL rules may read the request; built only when there are rules.
-            let context = match &action.mcp_authz {
-                Some(_) => Arc::new(RequestContext::new(
-                    req.method(),
-                    req.uri().path(),
-                    req.headers(),
-                    conn.peer.ip(),
-                    identity.as_deref().map(|i| i.subject.as_str()),
-                )),
-                None => Arc::default(),
-            };
             let policies = McpPolicies {
-                guards: action.guards.clone(),
-                authz: action.mcp_authz.clone(),
+                guards: policies.guards.clone(),
+                authz: policies.mcp_authz.clone(),
                 caller: identity.clone(),
-                access: None,
+                access: backend.access.clone(),
                 audit: self.audit.get().map(|sink| (sink.clone(), label.clone())),
-                context,
+                vars,
             };
             self.mcp.streamable(req, spec, &policies).await
         } else if let Some(target) = backend.llm_target() {
+            if let Some(access) = &backend.access
+                && let Err(refusal) = access.check_resource(identity.as_deref())
+            {
+                self.record(label, &principal, refusal.reason, conn);
+                return respond::forbidden(&format!("{} may not use {}", principal, backend.name));
+            }
             let meter = UsageMeter {
                 route: label.clone(),
                 caller,
                 principal,
-                limiter: action.rate_limit.clone().filter(|l| l.counts_tokens()),
+                limiter: action
+                    .policies
+                    .rate_limit
+                    .clone()
+                    .filter(|l| l.counts_tokens()),
                 metrics: self.metrics.clone(),
                 audit: self.audit.get().cloned(),
             };
             llm_proxy::serve(&self.clients, req, target, action, meter).await
         } else {
             self.forward(req, conn, &backend, action.timeout).await
+        }
+    }
+
+    /// The caller of a request carrying one of Palisade's own tokens
+    /// (service accounts, agents), verified by the control plane and taken
+    /// out of the request; `None` when the request carries no such token.
+    async fn own_token_caller<B>(&self, req: &mut Request<B>) -> Option<Result<Identity, Refusal>> {
+        let verifier = self.callers.get()?;
+        let token = bearer(req.headers()).ok()??;
+        if palisade_identity::unverified_issuer(token).as_deref() != Some(verifier.own_issuer()) {
+            return None;
+        }
+        let token = token.to_string();
+        req.headers_mut().remove(header::AUTHORIZATION);
+        Some(
+            verifier
+                .verify(&token)
+                .await
+                .map_err(|description| Refusal {
+                    status: http::StatusCode::UNAUTHORIZED,
+                    error: Some("invalid_token"),
+                    description,
+                }),
+        )
+    }
+
+    /// The caller as the route's JWT policy sees it (`None`: anonymous), or
+    /// the 401 that refuses the request.
+    async fn policy_caller(
+        &self,
+        req: &mut Request<Incoming>,
+        conn: Conn,
+        label: &Arc<str>,
+        action: &Action,
+    ) -> Result<Option<Arc<Identity>>, Response<Body>> {
+        let Some(jwt) = &action.policies.jwt else {
+            return Ok(None);
+        };
+        // The token the policy consumes never goes upstream.
+        match jwt.authenticate(req).await {
+            Ok(identity) => Ok(identity.map(Arc::new)),
+            Err(refusal) => {
+                self.record(
+                    label,
+                    &ANONYMOUS,
+                    format!("{}: {}", jwt.policy(), refusal.description),
+                    conn,
+                );
+                let (metadata, scope) = if serves_mcp(action) {
+                    let url = metadata_url(req, req.uri().path());
+                    let scope = action
+                        .policies
+                        .mcp_authz
+                        .as_ref()
+                        .map(|a| a.scopes().join(" "));
+                    (Some(url), scope)
+                } else {
+                    (None, None)
+                };
+                Err(respond::unauthorized(
+                    &refusal,
+                    metadata.as_deref(),
+                    scope.as_deref(),
+                ))
+            }
         }
     }
 
@@ -474,7 +538,7 @@ fn protected_resource<B>(
         headers: req.headers(),
     };
     let protected =
-        |rule: &&crate::route::Rule| rule.action.jwt.is_some() && serves_mcp(&rule.action);
+        |rule: &&crate::route::Rule| rule.action.policies.jwt.is_some() && serves_mcp(&rule.action);
     let rule = table.find(&view).filter(protected).or_else(|| {
         let mut candidates = table.rules.iter().filter(protected);
         match (rest.is_empty(), candidates.next(), candidates.next()) {
@@ -497,31 +561,36 @@ fn protected_resource<B>(
     } else {
         rest.to_string()
     };
-    let issuers = rule
-        .action
-        .jwt
-        .as_ref()
-        .map(|j| j.issuers())
-        .unwrap_or_default();
+    let jwt = rule.action.policies.jwt.as_ref();
+    let issuers = jwt.map(|j| j.issuers()).unwrap_or_default();
+    let bearer_methods = jwt.map_or(&["header"][..], |j| j.bearer_methods());
     let scopes = rule
         .action
+        .policies
         .mcp_authz
         .as_ref()
         .map(|a| a.scopes())
         .unwrap_or_default();
     // Browser clients (the MCP Inspector) read this document: the route's
     // CORS applies to it too.
-    let cors = rule.action.cors.as_ref();
+    let cors = rule.action.policies.cors.as_ref();
     if let Some(preflight) = cors.and_then(|c| c.preflight(req.method(), req.headers())) {
         return preflight;
     }
-    let metadata = serde_json::json!({
+    let mut metadata = serde_json::json!({
         "resource": format!("{}{resource_path}", origin_of(req)),
         "authorization_servers": issuers,
         "scopes_supported": scopes,
-        "bearer_methods_supported": ["header"],
+        "bearer_methods_supported": bearer_methods,
         "resource_name": rule.id.label().as_ref(),
     });
+    // The policy's own metadata fields (`jwtAuthentication.mcp.resourceMetadata`)
+    // add to these or replace them.
+    if let Some(jwt) = jwt {
+        for (key, value) in jwt.resource_metadata() {
+            metadata[key.as_str()] = value.clone();
+        }
+    }
     let mut response = respond::text(
         http::StatusCode::OK,
         "application/json",

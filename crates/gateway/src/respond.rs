@@ -44,6 +44,11 @@ pub fn timeout(detail: &str) -> Response<Body> {
     error(StatusCode::GATEWAY_TIMEOUT, "upstream_timeout", detail)
 }
 
+/// 403: an authorization rule refused the request.
+pub fn forbidden(detail: &str) -> Response<Body> {
+    error(StatusCode::FORBIDDEN, "forbidden", detail)
+}
+
 /// 429: a rate limit refused the request; `Retry-After` says when to retry.
 pub fn too_many_requests(retry_after_secs: u64, policy: &str) -> Response<Body> {
     let mut response = error(

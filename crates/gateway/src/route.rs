@@ -11,14 +11,7 @@ use regex::Regex;
 use serde::Serialize;
 
 use crate::backend::Backend;
-use crate::cors::Cors;
-use crate::guard::Guards;
-use crate::jwt::JwtAuth;
-use crate::llm::FormatRoutes;
-use crate::llm_shaping::RequestShaping;
-use crate::mcp_access::McpAuthz;
 use crate::policies::PolicySet;
-use crate::rate_limit::RateLimiter;
 
 /// Identifies the route rule that served a request (for metrics, logs and audit).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -235,27 +228,9 @@ pub struct Action {
     pub timeout: Option<Duration>,
     /// Why there is no usable backend, when `backends` is empty.
     pub unavailable: Option<String>,
-    /// Prompt guards on what passes (LLM and MCP backends).
-    #[serde(serialize_with = "guard_name")]
-    pub guards: Option<Arc<Guards>>,
-    /// Request formats chosen by path suffix (`ai.routes`), for LLM backends.
-    #[serde(skip)]
-    pub formats: Option<Arc<FormatRoutes>>,
-    /// Request shaping (model aliases, defaults, overrides, prompt), for LLM backends.
-    #[serde(skip)]
-    pub shaping: Option<Arc<RequestShaping>>,
-    /// Local rate limits, checked before the backend is called.
-    #[serde(serialize_with = "limiter_policy")]
-    pub rate_limit: Option<Arc<RateLimiter>>,
-    /// JWT authentication, checked first.
-    #[serde(serialize_with = "jwt_policy")]
-    pub jwt: Option<Arc<JwtAuth>>,
-    /// MCP authorization rules (MCP backends).
-    #[serde(skip)]
-    pub mcp_authz: Option<Arc<McpAuthz>>,
-    /// CORS, answered and applied before anything else.
-    #[serde(skip)]
-    pub cors: Option<Arc<Cors>>,
+    /// What the attached policies ask: authentication, authorization, CORS,
+    /// rate limits, guards, request shaping.
+    pub policies: PolicySet,
 }
 
 impl Action {
@@ -265,67 +240,22 @@ impl Action {
             backends: Vec::new(),
             timeout: None,
             unavailable: Some(why),
-            guards: None,
-            formats: None,
-            shaping: None,
-            rate_limit: None,
-            jwt: None,
-            mcp_authz: None,
-            cors: None,
+            policies: PolicySet::default(),
         }
     }
 
     /// This action with the policy sections it leaves unset taken from `set`
-    /// (the policies of a Gateway, which routes' own policies override).
+    /// (the policies of a Gateway, which routes' own policies override;
+    /// authorization rules are pooled).
     pub fn with_fallback_policies(&self, set: &PolicySet) -> Action {
-        let mut own = PolicySet {
-            guards: self.guards.clone(),
-            formats: self.formats.clone(),
-            shaping: self.shaping.clone(),
-            rate_limit: self.rate_limit.clone(),
-            jwt: self.jwt.clone(),
-            mcp_authz: self.mcp_authz.clone(),
-            cors: self.cors.clone(),
-            // Backend TLS is decided when the backend is resolved.
-            tls: None,
-        };
-        own.fill_from(set);
+        let mut policies = self.policies.clone();
+        // Backend TLS is decided when the backend is resolved.
+        policies.tls = None;
+        policies.fill_from(set);
         Action {
-            backends: self.backends.clone(),
-            timeout: self.timeout,
-            unavailable: self.unavailable.clone(),
-            guards: own.guards,
-            formats: own.formats,
-            shaping: own.shaping,
-            rate_limit: own.rate_limit,
-            jwt: own.jwt,
-            mcp_authz: own.mcp_authz,
-            cors: own.cors,
+            policies,
+            ..self.clone()
         }
-    }
-}
-
-fn jwt_policy<S: serde::Serializer>(jwt: &Option<Arc<JwtAuth>>, s: S) -> Result<S::Ok, S::Error> {
-    match jwt {
-        Some(j) => s.serialize_some(j.policy()),
-        None => s.serialize_none(),
-    }
-}
-
-fn limiter_policy<S: serde::Serializer>(
-    limiter: &Option<Arc<RateLimiter>>,
-    s: S,
-) -> Result<S::Ok, S::Error> {
-    match limiter {
-        Some(l) => s.serialize_some(l.policy()),
-        None => s.serialize_none(),
-    }
-}
-
-fn guard_name<S: serde::Serializer>(guards: &Option<Arc<Guards>>, s: S) -> Result<S::Ok, S::Error> {
-    match guards {
-        Some(g) => s.serialize_some(g.policy()),
-        None => s.serialize_none(),
     }
 }
 

@@ -170,4 +170,18 @@ fn s6_the_seed_access_policy_takes_a_tool_from_the_agent_only() {
     );
     assert!(audit.contains("deny-github-tool-server"), "{audit}");
     assert!(audit.contains("search_repositories"), "{audit}");
+    // So is the list that was filtered, as an allowed request.
+    let allowed = cli(
+        &palisade,
+        &[
+            "audit",
+            "--principal",
+            "system:serviceaccount:policies:test-tools-agent",
+            "--outcome",
+            "allowed",
+            "-o",
+            "json",
+        ],
+    );
+    assert!(allowed.contains("1 tools hidden by policy"), "{allowed}");
 }

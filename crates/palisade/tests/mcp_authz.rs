@@ -232,6 +232,22 @@ spec:
         "{plain}"
     );
 
+    // Every decision on a tool is audited, allowed ones with the rule that
+    // allowed them.
+    let out = Command::new(env!("CARGO_BIN_EXE_palisade"))
+        .args(["audit", "--outcome", "allowed", "-o", "json"])
+        .env("PALISADE_CONFIG", palisade.state_dir().join("admin.yaml"))
+        .output()
+        .unwrap();
+    let allowed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        allowed.contains(
+            "Allow rule AgentgatewayPolicy/default/mcp-rules matchExpressions[0] matched"
+        ),
+        "{allowed} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
     // Scopes and namespaced role claims open more tools.
     let math = probe(
         &url,

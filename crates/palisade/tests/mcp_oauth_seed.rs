@@ -509,9 +509,11 @@ impl Setup {
             action["unavailable"].is_null(),
             "the route must be served, not answer 503: {route:#}"
         );
+        let policy = format!("EnterpriseAgentgatewayPolicy/{GATEWAY_NS}/mcp-oauth-policy");
+        assert_eq!(action["policies"]["jwtAuthentication"], policy, "{route:#}");
         assert_eq!(
-            action["jwt"],
-            format!("EnterpriseAgentgatewayPolicy/{GATEWAY_NS}/mcp-oauth-policy"),
+            action["policies"]["mcpAuthorization"],
+            serde_json::json!([policy]),
             "{route:#}"
         );
         assert!(

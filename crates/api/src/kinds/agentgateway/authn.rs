@@ -172,7 +172,8 @@ pub struct RemoteJwks {
     /// Server reference (Service with port, or AgentgatewayBackend).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backend_ref: Option<BackendObjectReference>,
-    /// Full JWKS URL.
+    /// Full URL of the JWKS, or of the issuer's OpenID configuration
+    /// (Palisade follows its `jwks_uri`); `file:///path` reads a local file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// Path on the server (1..1024 chars), required with `backendRef`, forbidden with
@@ -200,7 +201,23 @@ impl RemoteJwks {
 
 impl Check for RemoteJwks {
     fn check(&self, cx: &mut Checker) {
-        check_endpoint(cx, &self.backend_ref, &self.url, true, false);
+        match self.url.as_deref().and_then(|u| u.strip_prefix("file://")) {
+            // Palisade extension: a key set in a local file (standalone mode).
+            Some(path) => {
+                cx.exactly_one(&[("backendRef", self.backend_ref.is_some()), ("url", true)]);
+                if !path.starts_with('/') {
+                    cx.error_at(
+                        "url",
+                        format!(
+                            "file URL {:?} must name an absolute path",
+                            self.url.as_deref().unwrap_or_default()
+                        ),
+                        "write file:///absolute/path/jwks.json",
+                    );
+                }
+            }
+            None => check_endpoint(cx, &self.backend_ref, &self.url, true, false),
+        }
         match (&self.backend_ref, &self.url, &self.jwks_path) {
             (Some(_), _, None) => cx.error_at(
                 "jwksPath",

@@ -69,7 +69,8 @@ pub enum StoreError {
     InvalidQuery(String),
 
     /// A manifest lacks what the store needs (apiVersion, kind, metadata.name) or has
-    /// a store-owned field of the wrong type.
+    /// a store-owned field of the wrong type; or an agent record is too large, lacks
+    /// its id or agent, or would change hands.
     #[error("invalid object: {0}")]
     InvalidObject(String),
 

@@ -1,5 +1,6 @@
 //! Palisade's resource store: the manifests applied through the admin API, their
-//! change history for watches, and the audit log — in embedded SQLite or in a
+//! change history for watches, the audit log and declarative agents'
+//! conversations and tasks ([`agent_records`]) — in embedded SQLite or in a
 //! PostgreSQL database shared by several replicas.
 //!
 //! The store is schema-agnostic: an object is a JSON manifest (`apiVersion`,
@@ -35,6 +36,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod agent_records;
 pub mod audit;
 pub mod crypto;
 pub mod error;
@@ -51,6 +53,7 @@ pub mod store;
 pub mod time;
 pub mod watch;
 
+pub use agent_records::{AgentRecord, AgentRecordQuery, MAX_RECORD_BYTES, RecordKind};
 pub use audit::{AuditQuery, AuditRecord, Outcome};
 pub use crypto::EncryptionKey;
 pub use error::{Result, StoreError};

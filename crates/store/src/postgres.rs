@@ -32,6 +32,9 @@ use tokio_postgres::{
     AsyncMessage, Client, Config, GenericClient, IsolationLevel, Row, Transaction,
 };
 
+use crate::agent_records::{
+    self, AgentRecord, AgentRecordQuery, RECORD_COLUMNS, RecordKind, RecordRow,
+};
 use crate::audit::{AUDIT_COLUMNS, AuditQuery, AuditRecord, AuditRow};
 use crate::crypto::EncryptionKey;
 use crate::error::{Result, StoreError};
@@ -41,7 +44,7 @@ use crate::object::{
     check_precondition, resource_version, stamp_create, stamp_delete, stamp_update, validate,
 };
 use crate::pg_pool::{Pool, describe};
-use crate::schema::{self, AUDIT, Migration, OBJECTS};
+use crate::schema::{self, AGENT_RECORDS, AUDIT, Migration, OBJECTS};
 use crate::sql::{Param, Placeholders};
 use crate::store::{BoxFuture, Store, StoreOptions};
 use crate::time::Timestamp;
@@ -55,9 +58,10 @@ pub const CHANNEL: &str = "palisade_changes";
 const MIGRATION_LOCK: i64 = 0x7061_6c69_7361_6465;
 
 /// The PostgreSQL schema, oldest first.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    sql: r#"
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        sql: r#"
         CREATE TABLE palisade_meta (
             id INTEGER PRIMARY KEY CHECK (id = 1),
             revision BIGINT NOT NULL,
@@ -103,7 +107,26 @@ const MIGRATIONS: &[Migration] = &[Migration {
         CREATE INDEX palisade_audit_time ON palisade_audit (time_us, id);
         CREATE INDEX palisade_audit_principal ON palisade_audit (principal, time_us);
     "#,
-}];
+    },
+    Migration {
+        version: 2,
+        sql: r#"
+        CREATE TABLE palisade_agent_records (
+            kind TEXT COLLATE "C" NOT NULL,
+            id TEXT COLLATE "C" NOT NULL,
+            namespace TEXT COLLATE "C" NOT NULL,
+            agent TEXT COLLATE "C" NOT NULL,
+            owner TEXT COLLATE "C" NOT NULL,
+            created_us BIGINT NOT NULL,
+            updated_us BIGINT NOT NULL,
+            data TEXT NOT NULL,
+            PRIMARY KEY (kind, id)
+        );
+        CREATE INDEX palisade_agent_records_agent
+            ON palisade_agent_records (kind, namespace, agent, updated_us);
+    "#,
+    },
+];
 
 /// A store in a PostgreSQL database.
 pub struct PgStore {
@@ -626,6 +649,104 @@ impl Db {
             })
             .collect()
     }
+
+    /// Inserts or replaces a record with one upsert that refuses to change its
+    /// namespace, agent or owner, so replicas writing the same id at once cannot
+    /// race; outside the revision lock, the change log and `NOTIFY`.
+    async fn put_agent_record(&self, record: AgentRecord) -> Result<AgentRecord> {
+        let data = agent_records::check(&record)?;
+        let now = Timestamp::now();
+        let client = self.pool.get().await?;
+        let row = client
+            .query_opt(
+                &format!(
+                    "INSERT INTO {AGENT_RECORDS} ({RECORD_COLUMNS})
+                     VALUES ($1, $2, $3, $4, $5, $6, $6, $7)
+                     ON CONFLICT (kind, id) DO UPDATE
+                        SET updated_us = GREATEST(EXCLUDED.updated_us, {AGENT_RECORDS}.updated_us + 1),
+                            data = EXCLUDED.data
+                        WHERE {AGENT_RECORDS}.namespace = EXCLUDED.namespace
+                          AND {AGENT_RECORDS}.agent = EXCLUDED.agent
+                          AND {AGENT_RECORDS}.owner = EXCLUDED.owner
+                     RETURNING created_us, updated_us"
+                ),
+                &[
+                    &record.kind.as_str(),
+                    &record.id,
+                    &record.namespace,
+                    &record.agent,
+                    &record.owner,
+                    &now.as_micros(),
+                    &data,
+                ],
+            )
+            .await
+            .map_err(|e| StoreError::postgres("storing an agent record", e))?;
+        let Some(row) = row else {
+            // The row exists and belongs to another agent or owner (records are
+            // never deleted, so it is still there).
+            let row = client
+                .query_one(
+                    &format!(
+                        "SELECT namespace, agent, owner FROM {AGENT_RECORDS}
+                         WHERE kind = $1 AND id = $2"
+                    ),
+                    &[&record.kind.as_str(), &record.id],
+                )
+                .await
+                .map_err(|e| StoreError::postgres("reading an agent record", e))?;
+            let (namespace, agent, owner): (String, String, String) =
+                (col(&row, 0)?, col(&row, 1)?, col(&row, 2)?);
+            return Err(agent_records::changes_hands(
+                &record, &namespace, &agent, &owner,
+            ));
+        };
+        Ok(AgentRecord {
+            created: Timestamp::from_micros(col(&row, 0)?),
+            updated: Timestamp::from_micros(col(&row, 1)?),
+            ..record
+        })
+    }
+
+    async fn get_agent_record(&self, kind: RecordKind, id: &str) -> Result<Option<AgentRecord>> {
+        let client = self.pool.get().await?;
+        let row = client
+            .query_opt(
+                &format!(
+                    "SELECT {RECORD_COLUMNS} FROM {AGENT_RECORDS} WHERE kind = $1 AND id = $2"
+                ),
+                &[&kind.as_str(), &id],
+            )
+            .await
+            .map_err(|e| StoreError::postgres("reading an agent record", e))?;
+        row.map(|row| record_row(&row)?.into_record()).transpose()
+    }
+
+    async fn list_agent_records(&self, query: &AgentRecordQuery) -> Result<Vec<AgentRecord>> {
+        let (sql, params) = query.to_sql(AGENT_RECORDS, Placeholders::Postgres);
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(&sql, &sql_params(&params).refs())
+            .await
+            .map_err(|e| StoreError::postgres("listing agent records", e))?;
+        rows.iter()
+            .map(|row| record_row(row)?.into_record())
+            .collect()
+    }
+}
+
+/// An agent record row, in [`RECORD_COLUMNS`] order.
+fn record_row(row: &Row) -> Result<RecordRow> {
+    Ok(RecordRow {
+        kind: col(row, 0)?,
+        id: col(row, 1)?,
+        namespace: col(row, 2)?,
+        agent: col(row, 3)?,
+        owner: col(row, 4)?,
+        created_us: col(row, 5)?,
+        updated_us: col(row, 6)?,
+        data: col(row, 7)?,
+    })
 }
 
 async fn compact_to(tx: &Transaction<'_>, revision: i64) -> Result<()> {
@@ -775,5 +896,24 @@ impl Store for PgStore {
 
     fn query_audit<'a>(&'a self, query: &'a AuditQuery) -> BoxFuture<'a, Result<Vec<AuditRecord>>> {
         Box::pin(self.db.query_audit(query))
+    }
+
+    fn put_agent_record(&self, record: AgentRecord) -> BoxFuture<'_, Result<AgentRecord>> {
+        Box::pin(self.db.put_agent_record(record))
+    }
+
+    fn get_agent_record<'a>(
+        &'a self,
+        kind: RecordKind,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<AgentRecord>>> {
+        Box::pin(self.db.get_agent_record(kind, id))
+    }
+
+    fn list_agent_records<'a>(
+        &'a self,
+        query: &'a AgentRecordQuery,
+    ) -> BoxFuture<'a, Result<Vec<AgentRecord>>> {
+        Box::pin(self.db.list_agent_records(query))
     }
 }

@@ -14,6 +14,10 @@
 //!   `created`, `updated` and the `body` (the manifest as JSON, Secrets sealed).
 //! - `palisade_changes`: the change log, one row per write, keyed by revision.
 //! - `palisade_audit`: the audit log.
+//! - `palisade_agent_records`: declarative agents' conversations and tasks, one
+//!   row per record keyed by (`kind`, `id`), with its agent, owner, `created_us`
+//!   and `updated_us` times and its `data` as JSON; outside the revision and the
+//!   change log ([`crate::agent_records`]).
 
 use crate::error::{Result, StoreError};
 
@@ -22,6 +26,9 @@ pub(crate) const OBJECTS: &str = "palisade_objects";
 
 /// The audit table.
 pub(crate) const AUDIT: &str = "palisade_audit";
+
+/// The agent records table.
+pub(crate) const AGENT_RECORDS: &str = "palisade_agent_records";
 
 /// One step of a backend's schema.
 pub(crate) struct Migration {

@@ -16,6 +16,9 @@ use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use serde_json::Value;
 
+use crate::agent_records::{
+    self, AgentRecord, AgentRecordQuery, RECORD_COLUMNS, RecordKind, RecordRow,
+};
 use crate::audit::{AUDIT_COLUMNS, AuditQuery, AuditRecord, AuditRow};
 use crate::crypto::EncryptionKey;
 use crate::error::{Result, StoreError};
@@ -24,7 +27,7 @@ use crate::list::{ListQuery, ListResult, Pager};
 use crate::object::{
     check_precondition, resource_version, stamp_create, stamp_delete, stamp_update, validate,
 };
-use crate::schema::{self, AUDIT, Migration, OBJECTS};
+use crate::schema::{self, AGENT_RECORDS, AUDIT, Migration, OBJECTS};
 use crate::sql::{Param, Placeholders};
 use crate::store::{BoxFuture, Store, StoreOptions};
 use crate::time::Timestamp;
@@ -34,9 +37,10 @@ use crate::watch::{self, Change, ChangeBatch, ChangeLog, EventType, Notifier, Wa
 pub const DATABASE_FILE: &str = "palisade.db";
 
 /// The SQLite schema, oldest first.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    sql: "
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        sql: "
         CREATE TABLE palisade_meta (
             id INTEGER PRIMARY KEY CHECK (id = 1),
             revision INTEGER NOT NULL,
@@ -82,7 +86,28 @@ const MIGRATIONS: &[Migration] = &[Migration {
         CREATE INDEX palisade_audit_time ON palisade_audit (time_us, id);
         CREATE INDEX palisade_audit_principal ON palisade_audit (principal, time_us);
     ",
-}];
+    },
+    Migration {
+        version: 2,
+        sql: "
+        -- A rowid table: rows can be large (up to 4 MiB of data), which SQLite
+        -- advises against in WITHOUT ROWID tables.
+        CREATE TABLE palisade_agent_records (
+            kind TEXT NOT NULL,
+            id TEXT NOT NULL,
+            namespace TEXT NOT NULL,
+            agent TEXT NOT NULL,
+            owner TEXT NOT NULL,
+            created_us INTEGER NOT NULL,
+            updated_us INTEGER NOT NULL,
+            data TEXT NOT NULL,
+            PRIMARY KEY (kind, id)
+        );
+        CREATE INDEX palisade_agent_records_agent
+            ON palisade_agent_records (kind, namespace, agent, updated_us);
+    ",
+    },
+];
 
 /// A store in a SQLite file.
 pub struct SqliteStore {
@@ -551,6 +576,108 @@ impl Db {
             .map_err(self.err("querying the audit log"))?;
         rows.into_iter().map(AuditRow::into_record).collect()
     }
+
+    /// Inserts or replaces a record with one upsert that refuses to change its
+    /// namespace, agent or owner; outside the revision and the change log.
+    fn put_agent_record(&self, conn: &mut Connection, record: AgentRecord) -> Result<AgentRecord> {
+        let data = agent_records::check(&record)?;
+        let now = Timestamp::now();
+        let tx = immediate(conn, self)?;
+        let stored: Option<(i64, i64)> = tx
+            .query_row(
+                &format!(
+                    "INSERT INTO {AGENT_RECORDS} ({RECORD_COLUMNS})
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)
+                     ON CONFLICT (kind, id) DO UPDATE
+                        SET updated_us = max(excluded.updated_us, {AGENT_RECORDS}.updated_us + 1),
+                            data = excluded.data
+                        WHERE {AGENT_RECORDS}.namespace = excluded.namespace
+                          AND {AGENT_RECORDS}.agent = excluded.agent
+                          AND {AGENT_RECORDS}.owner = excluded.owner
+                     RETURNING created_us, updated_us"
+                ),
+                params![
+                    record.kind.as_str(),
+                    record.id,
+                    record.namespace,
+                    record.agent,
+                    record.owner,
+                    now.as_micros(),
+                    data
+                ],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(self.err("storing an agent record"))?;
+        let Some((created_us, updated_us)) = stored else {
+            // The row exists and belongs to another agent or owner.
+            let (namespace, agent, owner): (String, String, String) = tx
+                .query_row(
+                    &format!("SELECT namespace, agent, owner FROM {AGENT_RECORDS} WHERE kind = ?1 AND id = ?2"),
+                    params![record.kind.as_str(), record.id],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .map_err(self.err("reading an agent record"))?;
+            return Err(agent_records::changes_hands(
+                &record, &namespace, &agent, &owner,
+            ));
+        };
+        tx.commit()
+            .map_err(self.err("committing an agent record"))?;
+        Ok(AgentRecord {
+            created: Timestamp::from_micros(created_us),
+            updated: Timestamp::from_micros(updated_us),
+            ..record
+        })
+    }
+
+    fn get_agent_record(
+        &self,
+        conn: &Connection,
+        kind: RecordKind,
+        id: &str,
+    ) -> Result<Option<AgentRecord>> {
+        conn.query_row(
+            &format!("SELECT {RECORD_COLUMNS} FROM {AGENT_RECORDS} WHERE kind = ?1 AND id = ?2"),
+            params![kind.as_str(), id],
+            record_row,
+        )
+        .optional()
+        .map_err(self.err("reading an agent record"))?
+        .map(RecordRow::into_record)
+        .transpose()
+    }
+
+    fn list_agent_records(
+        &self,
+        conn: &Connection,
+        query: &AgentRecordQuery,
+    ) -> Result<Vec<AgentRecord>> {
+        let (sql, params) = query.to_sql(AGENT_RECORDS, Placeholders::Sqlite);
+        let mut statement = conn
+            .prepare(&sql)
+            .map_err(self.err("listing agent records"))?;
+        let rows = statement
+            .query_map(rusqlite::params_from_iter(sql_params(&params)), record_row)
+            .map_err(self.err("listing agent records"))?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(self.err("listing agent records"))?;
+        rows.into_iter().map(RecordRow::into_record).collect()
+    }
+}
+
+/// An agent record row, in [`RECORD_COLUMNS`] order.
+fn record_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RecordRow> {
+    Ok(RecordRow {
+        kind: r.get(0)?,
+        id: r.get(1)?,
+        namespace: r.get(2)?,
+        agent: r.get(3)?,
+        owner: r.get(4)?,
+        created_us: r.get(5)?,
+        updated_us: r.get(6)?,
+        data: r.get(7)?,
+    })
 }
 
 fn immediate<'c>(conn: &'c mut Connection, db: &Db) -> Result<Transaction<'c>> {
@@ -653,5 +780,26 @@ impl Store for SqliteStore {
     fn query_audit<'a>(&'a self, query: &'a AuditQuery) -> BoxFuture<'a, Result<Vec<AuditRecord>>> {
         let query = query.clone();
         Box::pin(self.run(move |db, conn| db.query_audit(conn, &query)))
+    }
+
+    fn put_agent_record(&self, record: AgentRecord) -> BoxFuture<'_, Result<AgentRecord>> {
+        Box::pin(self.run(move |db, conn| db.put_agent_record(conn, record)))
+    }
+
+    fn get_agent_record<'a>(
+        &'a self,
+        kind: RecordKind,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<AgentRecord>>> {
+        let id = id.to_owned();
+        Box::pin(self.run(move |db, conn| db.get_agent_record(conn, kind, &id)))
+    }
+
+    fn list_agent_records<'a>(
+        &'a self,
+        query: &'a AgentRecordQuery,
+    ) -> BoxFuture<'a, Result<Vec<AgentRecord>>> {
+        let query = query.clone();
+        Box::pin(self.run(move |db, conn| db.list_agent_records(conn, &query)))
     }
 }

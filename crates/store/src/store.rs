@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::agent_records::{AgentRecord, AgentRecordQuery, RecordKind};
 use crate::audit::{AuditQuery, AuditRecord};
 use crate::crypto::EncryptionKey;
 use crate::error::Result;
@@ -25,11 +26,13 @@ use crate::watch::{Watch, WatchQuery};
 /// A boxed, sendable future: what `Store` methods return.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// A resource store: versioned manifests, watches and the audit log.
+/// A resource store: versioned manifests, watches, the audit log and agents'
+/// conversations and tasks.
 ///
 /// Objects are JSON manifests identified by [`ObjectKey`]. Every write gets the
 /// next store revision, which becomes the object's `metadata.resourceVersion`; see
-/// [`crate::object`] for the metadata the store owns.
+/// [`crate::object`] for the metadata the store owns. Agent records are kept
+/// beside them but outside the revision: see [`crate::agent_records`].
 pub trait Store: Send + Sync {
     /// The object at `key` (Secrets decrypted), or `NotFound`.
     fn get<'a>(&'a self, key: &'a ObjectKey) -> BoxFuture<'a, Result<Value>>;
@@ -73,6 +76,32 @@ pub trait Store: Send + Sync {
 
     /// Audit records matching `query`, newest first.
     fn query_audit<'a>(&'a self, query: &'a AuditQuery) -> BoxFuture<'a, Result<Vec<AuditRecord>>>;
+
+    /// Stores a conversation or task, inserting or replacing it by (kind, id), and
+    /// returns it as stored.
+    ///
+    /// The store sets the times and ignores the ones given: a new record gets
+    /// `created` = `updated` = now; a replaced one keeps `created`, and `updated`
+    /// moves to now (always later than before). A record never changes hands:
+    /// replacing one whose namespace, agent or owner differ from `record`'s fails
+    /// with [`StoreError::InvalidObject`](crate::StoreError::InvalidObject) and
+    /// leaves it as it was, as does `data` larger than
+    /// [`MAX_RECORD_BYTES`](crate::agent_records::MAX_RECORD_BYTES) or an empty
+    /// id or agent. Takes no store revision and is invisible to watches.
+    fn put_agent_record(&self, record: AgentRecord) -> BoxFuture<'_, Result<AgentRecord>>;
+
+    /// The record of `kind` with `id`, if there is one.
+    fn get_agent_record<'a>(
+        &'a self,
+        kind: RecordKind,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<AgentRecord>>>;
+
+    /// Records matching `query`, the most recently updated first.
+    fn list_agent_records<'a>(
+        &'a self,
+        query: &'a AgentRecordQuery,
+    ) -> BoxFuture<'a, Result<Vec<AgentRecord>>>;
 }
 
 /// Settings shared by both backends.

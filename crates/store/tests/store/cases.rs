@@ -6,8 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use palisade_store::{
-    AuditQuery, AuditRecord, EventType, ListQuery, ObjectKey, Outcome, Selector, Store, StoreError,
-    StoreOptions, Timestamp, WatchQuery,
+    AgentRecord, AgentRecordQuery, AuditQuery, AuditRecord, EventType, ListQuery, MAX_RECORD_BYTES,
+    ObjectKey, Outcome, RecordKind, Selector, Store, StoreError, StoreOptions, Timestamp,
+    WatchQuery,
 };
 use serde_json::{Value, json};
 
@@ -19,7 +20,8 @@ macro_rules! conformance {
         conformance!(@cases $harness;
             crud, conflicts, generation, revisions, lists_and_selectors, pagination,
             watch_from_now, watch_resume, compaction, slow_watch_expires, no_lost_updates, restart,
-            secrets_encrypted, wrong_key, moved_ciphertext, audit, invalid_objects);
+            secrets_encrypted, wrong_key, moved_ciphertext, audit, invalid_objects,
+            agent_records, agent_record_lists, agent_records_restart);
     };
     (@cases $harness:expr; $($case:ident),*) => {
         $(
@@ -811,5 +813,286 @@ pub async fn invalid_objects(h: &impl Harness) {
             other => panic!("{bad}: expected InvalidObject, got {other:?}"),
         }
     }
+    assert_eq!(store.revision().await.unwrap(), 0);
+}
+
+/// A record as a caller hands it to `put_agent_record`, with times the store must
+/// ignore.
+fn agent_record(
+    kind: RecordKind,
+    id: &str,
+    (namespace, agent, owner): (&str, &str, &str),
+    data: Value,
+) -> AgentRecord {
+    AgentRecord {
+        kind,
+        id: id.into(),
+        namespace: namespace.into(),
+        agent: agent.into(),
+        owner: owner.into(),
+        created: Timestamp::from_micros(5),
+        updated: Timestamp::from_micros(7),
+        data,
+    }
+}
+
+pub async fn agent_records(h: &impl Harness) {
+    use RecordKind::{Conversation, Task};
+    const HELPER: (&str, &str, &str) = ("team-a", "helper", "alice");
+    let store = h.open().await;
+    store.create(tenant("t")).await.unwrap();
+    let revision = store.revision().await.unwrap();
+    let mut watch = store.watch(WatchQuery::default()).await.unwrap();
+
+    // Insert: the store stamps both times, the same.
+    let before = Timestamp::now();
+    let data = json!({"messages": [{"role": "user", "text": "héllo ✓"}], "score": 1.5});
+    let first = store
+        .put_agent_record(agent_record(Conversation, "c1", HELPER, data.clone()))
+        .await
+        .unwrap();
+    assert_eq!(first.created, first.updated);
+    assert!(first.created >= before, "{:?} < {before:?}", first.created);
+    assert_eq!(first.data, data);
+    assert_eq!((first.id.as_str(), first.owner.as_str()), ("c1", "alice"));
+    assert_eq!(
+        store.get_agent_record(Conversation, "c1").await.unwrap(),
+        Some(first.clone())
+    );
+    assert_eq!(store.get_agent_record(Task, "c1").await.unwrap(), None);
+    assert_eq!(
+        store.get_agent_record(Conversation, "c2").await.unwrap(),
+        None
+    );
+
+    // Update: `created` kept, `updated` later, data replaced.
+    let data2 = json!({"messages": [1, 2, 3]});
+    let second = store
+        .put_agent_record(agent_record(Conversation, "c1", HELPER, data2.clone()))
+        .await
+        .unwrap();
+    assert_eq!(second.created, first.created);
+    assert!(second.updated > first.updated);
+    assert_eq!(second.data, data2);
+    assert_eq!(
+        store.get_agent_record(Conversation, "c1").await.unwrap(),
+        Some(second.clone())
+    );
+
+    // A record never changes hands; the stored one is left as it was.
+    for (who, differs) in [
+        (("team-a", "helper", "mallory"), "different owner"),
+        (("team-a", "other", "alice"), "different agent"),
+        (("team-b", "helper", "alice"), "different namespace"),
+        (
+            ("team-b", "other", "mallory"),
+            "different namespace and agent and owner",
+        ),
+    ] {
+        let err = store
+            .put_agent_record(agent_record(
+                Conversation,
+                "c1",
+                who,
+                json!({"stolen": true}),
+            ))
+            .await
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(matches!(err, StoreError::InvalidObject(_)), "{text}");
+        assert!(
+            text.contains(differs) && text.contains("never changes hands"),
+            "{text}"
+        );
+        assert!(!text.contains("alice"), "names the stored owner: {text}");
+    }
+    assert_eq!(
+        store.get_agent_record(Conversation, "c1").await.unwrap(),
+        Some(second.clone())
+    );
+
+    // The same id in the other kind is another record, which anyone may own.
+    let task = store
+        .put_agent_record(agent_record(
+            Task,
+            "c1",
+            ("team-b", "x", "bob"),
+            json!({"state": "working"}),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_agent_record(Task, "c1").await.unwrap(),
+        Some(task)
+    );
+
+    // Too large: refused, nothing stored or changed.
+    let huge = json!({"blob": "x".repeat(MAX_RECORD_BYTES)});
+    for id in ["c1", "big"] {
+        let err = store
+            .put_agent_record(agent_record(Conversation, id, HELPER, huge.clone()))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::InvalidObject(_)), "{err}");
+        assert!(err.to_string().contains("4 MiB"), "{err}");
+    }
+    assert_eq!(
+        store.get_agent_record(Conversation, "big").await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store.get_agent_record(Conversation, "c1").await.unwrap(),
+        Some(second)
+    );
+    // Just under the limit is fine.
+    let fits = json!("y".repeat(MAX_RECORD_BYTES - 2));
+    let stored = store
+        .put_agent_record(agent_record(Conversation, "fits", HELPER, fits.clone()))
+        .await
+        .unwrap();
+    assert_eq!(stored.data, fits);
+    assert_eq!(
+        store
+            .get_agent_record(Conversation, "fits")
+            .await
+            .unwrap()
+            .map(|r| r.data),
+        Some(fits)
+    );
+    let err = store
+        .put_agent_record(agent_record(Task, "", HELPER, json!({})))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::InvalidObject(_)), "{err}");
+
+    // None of it was a resource write: no revision, no event, no object.
+    assert_eq!(store.revision().await.unwrap(), revision);
+    expect_quiet(&mut watch, Duration::from_millis(200)).await;
+    assert_eq!(store.list(&ListQuery::all()).await.unwrap().items.len(), 1);
+}
+
+pub async fn agent_record_lists(h: &impl Harness) {
+    use RecordKind::{Conversation, Task};
+    let store = h.open().await;
+    let puts = [
+        (Conversation, "a1", ("a", "helper", "alice")),
+        (Conversation, "a2", ("a", "helper", "bob")),
+        (Conversation, "a3", ("a", "other", "alice")),
+        (Conversation, "b1", ("b", "helper", "alice")),
+        (Task, "t1", ("a", "helper", "alice")),
+        // Touched again: now the most recently updated conversation.
+        (Conversation, "a1", ("a", "helper", "alice")),
+    ];
+    for (i, (kind, id, who)) in puts.into_iter().enumerate() {
+        store
+            .put_agent_record(agent_record(kind, id, who, json!({"turn": i})))
+            .await
+            .unwrap();
+        // Distinct `updated` times whatever the clock's resolution.
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let list = |q: AgentRecordQuery| {
+        let store = Arc::clone(&store);
+        async move {
+            store
+                .list_agent_records(&q)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|r| r.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    let conversations = || AgentRecordQuery::kind(Conversation);
+    assert_eq!(list(conversations()).await, ["a1", "b1", "a3", "a2"]);
+    assert_eq!(
+        list(conversations().for_agent("a", "helper")).await,
+        ["a1", "a2"]
+    );
+    assert_eq!(
+        list(conversations().owned_by("alice")).await,
+        ["a1", "b1", "a3"]
+    );
+    assert_eq!(
+        list(conversations().for_agent("a", "helper").owned_by("bob")).await,
+        ["a2"]
+    );
+    let in_b = AgentRecordQuery {
+        namespace: Some("b".into()),
+        ..conversations()
+    };
+    assert_eq!(list(in_b).await, ["b1"]);
+    let helpers = AgentRecordQuery {
+        agent: Some("helper".into()),
+        ..conversations()
+    };
+    assert_eq!(list(helpers).await, ["a1", "b1", "a2"]);
+    assert_eq!(list(conversations().with_limit(2)).await, ["a1", "b1"]);
+    assert_eq!(list(AgentRecordQuery::kind(Task)).await, ["t1"]);
+    assert_eq!(
+        list(conversations().owned_by("nobody")).await,
+        Vec::<String>::new()
+    );
+    // Whole records come back, as stored.
+    let newest = &store.list_agent_records(&conversations()).await.unwrap()[0];
+    assert_eq!(newest.data, json!({"turn": 5}));
+    assert!(newest.updated > newest.created);
+    assert_eq!(
+        Some(newest.clone()),
+        store.get_agent_record(Conversation, "a1").await.unwrap()
+    );
+    assert_eq!(store.revision().await.unwrap(), 0);
+}
+
+pub async fn agent_records_restart(h: &impl Harness) {
+    let store = h.open().await;
+    let who = ("ns", "helper", "alice");
+    let stored = store
+        .put_agent_record(agent_record(
+            RecordKind::Task,
+            "t1",
+            who,
+            json!({"state": "working"}),
+        ))
+        .await
+        .unwrap();
+    drop(store);
+
+    let store = h.open().await;
+    let id = "t1";
+    assert_eq!(
+        store.get_agent_record(RecordKind::Task, id).await.unwrap(),
+        Some(stored.clone())
+    );
+    assert_eq!(
+        store
+            .list_agent_records(&AgentRecordQuery::kind(RecordKind::Task))
+            .await
+            .unwrap(),
+        std::slice::from_ref(&stored)
+    );
+    // It continues where it stopped, still refusing other owners.
+    let next = store
+        .put_agent_record(agent_record(
+            RecordKind::Task,
+            id,
+            who,
+            json!({"state": "completed"}),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(next.created, stored.created);
+    assert!(next.updated > stored.updated);
+    assert!(
+        store
+            .put_agent_record(agent_record(
+                RecordKind::Task,
+                id,
+                ("ns", "helper", "bob"),
+                json!({})
+            ))
+            .await
+            .is_err()
+    );
     assert_eq!(store.revision().await.unwrap(), 0);
 }

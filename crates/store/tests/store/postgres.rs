@@ -187,7 +187,7 @@ async fn newer_schemas_are_refused_and_errors_name_the_server() {
         .await
         .unwrap()
         .get(0);
-    assert_eq!(versions, 1);
+    assert_eq!(versions, 2);
     admin
         .execute(
             "INSERT INTO palisade_schema_version (version) VALUES (99)",

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use palisade_store::{
-    Backend, EncryptionKey, ObjectKey, SqliteStore, Store, StoreError, StoreOptions, open,
+    AgentRecord, Backend, EncryptionKey, ObjectKey, RecordKind, SqliteStore, Store, StoreError,
+    StoreOptions, Timestamp, open,
 };
 use rusqlite::Connection;
 use serde_json::json;
@@ -107,7 +108,7 @@ async fn migrations_are_idempotent_and_newer_schemas_refused() {
         .unwrap()
         .collect::<rusqlite::Result<_>>()
         .unwrap();
-    assert_eq!(versions, [1]);
+    assert_eq!(versions, [1, 2]);
 
     h.raw()
         .execute(
@@ -122,10 +123,52 @@ async fn migrations_are_idempotent_and_newer_schemas_refused() {
     let text = err.to_string();
     assert!(matches!(err, StoreError::Schema(_)), "{text}");
     assert!(
-        text.contains("schema version 99") && text.contains("up to 1"),
+        text.contains("schema version 99") && text.contains("up to 2"),
         "{text}"
     );
     assert!(text.contains("palisade.db"), "{text}");
+}
+
+#[tokio::test]
+async fn a_version_1_database_gets_the_agent_records_table() {
+    let h = SqliteHarness::new();
+    let store = h.open().await;
+    store.create(tenant("kept")).await.unwrap();
+    drop(store);
+    // Back to what a release with schema version 1 left.
+    h.raw()
+        .execute_batch(
+            "DROP TABLE palisade_agent_records;
+             DELETE FROM palisade_schema_version WHERE version = 2;",
+        )
+        .unwrap();
+
+    let store = h.open().await;
+    let record = AgentRecord {
+        kind: RecordKind::Conversation,
+        id: "c1".into(),
+        namespace: "ns".into(),
+        agent: "helper".into(),
+        owner: "alice".into(),
+        created: Timestamp::from_micros(0),
+        updated: Timestamp::from_micros(0),
+        data: json!({"messages": []}),
+    };
+    let stored = store.put_agent_record(record).await.unwrap();
+    assert_eq!(
+        store
+            .get_agent_record(RecordKind::Conversation, "c1")
+            .await
+            .unwrap(),
+        Some(stored)
+    );
+    assert!(
+        store
+            .get(&ObjectKey::new("palisade.io", "Tenant", "", "kept"))
+            .await
+            .is_ok()
+    );
+    assert_eq!(store.revision().await.unwrap(), 1);
 }
 
 #[tokio::test]

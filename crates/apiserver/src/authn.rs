@@ -198,6 +198,6 @@ pub fn sha256(data: &[u8]) -> [u8; 32] {
 }
 
 /// Compares two digests in time independent of where they differ.
-fn ct_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
+pub fn ct_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

@@ -79,6 +79,8 @@ pub enum KubeCommand {
     Auth(AuthArgs),
     /// Show the audit log: writes, refusals and impersonations.
     Audit(AuditArgs),
+    /// Ask an agent something over A2A through the gateway and print its answer.
+    Invoke(InvokeArgs),
     /// List the resource types the server knows.
     ApiResources(ApiResourcesArgs),
     /// Sign in through the server's OIDC identity provider (device flow) and
@@ -377,6 +379,41 @@ pub struct AuditArgs {
     /// Output format (default: a table).
     #[arg(short = 'o', long = "output", value_enum, value_name = "FORMAT")]
     pub output: Option<ObjectOutput>,
+}
+
+/// What `invoke` can call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InvokeTarget {
+    /// A declarative Agent.
+    Agent,
+}
+
+/// Arguments of `invoke`.
+#[derive(Debug, Args)]
+pub struct InvokeArgs {
+    /// What to invoke.
+    #[arg(value_enum)]
+    pub target: InvokeTarget,
+    /// The agent's name (in `-n NAMESPACE`).
+    pub name: String,
+    /// The message to send.
+    #[arg(long, value_name = "TEXT")]
+    pub task: String,
+    /// Print the agent's steps (tool calls and results) to standard error as
+    /// they happen.
+    #[arg(long)]
+    pub stream: bool,
+    /// Continue this conversation (the session id an earlier invoke printed).
+    #[arg(long, value_name = "ID")]
+    pub session: Option<String>,
+    /// The gateway's default listener.
+    #[arg(
+        long,
+        env = "PALISADE_GATEWAY",
+        value_name = "URL",
+        default_value = "http://127.0.0.1:8080"
+    )]
+    pub gateway: String,
 }
 
 /// Arguments of `api-resources`.

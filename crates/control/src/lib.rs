@@ -2,6 +2,7 @@
 //! the objects stored through the admin API), how it is validated and compiled,
 //! and the loop that keeps the data plane serving the latest valid Plan.
 
+pub mod agents;
 pub mod audit;
 pub mod bootstrap;
 pub mod callers;

@@ -19,6 +19,8 @@ use tokio::sync::watch;
 
 use crate::config::{Compiled, Sources, compile_batch};
 use crate::oidc::OidcProviders;
+use palisade_agent::Agents;
+use palisade_agent::definition::Definitions;
 
 /// What one compile of the merged configuration knows.
 pub struct View {
@@ -37,6 +39,8 @@ pub struct View {
     namespaces: HashSet<String>,
     service_accounts: HashMap<(String, String), String>,
     agents: HashSet<(String, String)>,
+    /// What each Agent asks the runtime to run, and whether it can.
+    agent_defs: Arc<Definitions>,
 }
 
 /// The control plane's configuration state, shared with the API server.
@@ -47,6 +51,8 @@ pub struct ControlPlane {
     view: ArcSwap<View>,
     synced: watch::Sender<i64>,
     oidc: Arc<OidcProviders>,
+    /// The agent runtime, for what its turns found (shown in agents' status).
+    runtime: std::sync::OnceLock<Arc<Agents>>,
 }
 
 /// The key of a loaded resource, as the store names it.
@@ -79,15 +85,35 @@ impl ControlPlane {
                 namespaces: HashSet::new(),
                 service_accounts: HashMap::new(),
                 agents: HashSet::new(),
+                agent_defs: Arc::default(),
             }),
             synced,
             oidc: Arc::new(OidcProviders::default()),
+            runtime: std::sync::OnceLock::new(),
         })
     }
 
     /// The OIDC providers of the current configuration.
     pub fn oidc(&self) -> Arc<OidcProviders> {
         self.oidc.clone()
+    }
+
+    /// Shows what the agent runtime's turns find in agents' status (set once).
+    pub fn set_agents(&self, agents: Arc<Agents>) {
+        let _ = self.runtime.set(agents);
+    }
+
+    /// Hands the agents of the current configuration to the runtime (once
+    /// their configuration is served).
+    pub fn publish_agents(&self) {
+        if let Some(runtime) = self.runtime.get() {
+            runtime.update(self.agent_definitions());
+        }
+    }
+
+    /// The agents of the current configuration.
+    pub fn agent_definitions(&self) -> Arc<Definitions> {
+        self.view.load().agent_defs.clone()
     }
 
     /// The store.
@@ -210,6 +236,7 @@ impl ControlPlane {
             namespaces,
             service_accounts,
             agents,
+            agent_defs: Arc::new(palisade_agent::definition::compile(&compiled.snapshot)),
         };
         (compiled, view)
     }
@@ -270,9 +297,34 @@ impl Configuration for ControlPlane {
                 })
             })
             .collect();
+        let mut list = list;
         let errors = found.into_iter().flatten().filter(|d| d.is_error()).count();
-        let ready = errors == 0 && view.errors.is_empty();
-        let (reason, message) = if errors > 0 {
+        let agent = (key.group == "kagent.dev" && key.kind == "Agent")
+            .then(|| {
+                view.agent_defs
+                    .get(&format!("{}/{}", key.namespace, key.name))
+            })
+            .flatten();
+        if let Some(def) = agent {
+            let notes = self
+                .runtime
+                .get()
+                .map(|a| a.notes(&def.namespace, &def.name))
+                .unwrap_or_default();
+            for warning in def.warnings.iter().chain(&notes) {
+                list.push(json!({
+                    "severity": "warning",
+                    "field": "spec.declarative.tools",
+                    "message": warning,
+                    "hint": "",
+                }));
+            }
+        }
+        let not_ready = agent.and_then(|d| d.not_ready.clone());
+        let ready = errors == 0 && view.errors.is_empty() && not_ready.is_none();
+        let (reason, message) = if let Some(why) = not_ready {
+            ("NotReady", why)
+        } else if errors > 0 {
             (
                 "InvalidConfiguration",
                 format!("{errors} error(s) in this object"),

@@ -29,6 +29,8 @@ use crate::callers::Callers;
 use crate::config::Sources;
 use crate::plane::ControlPlane;
 use crate::watch::FileWatch;
+use palisade_agent::conversations::Conversations;
+use palisade_agent::{Agents, Runtime};
 
 /// Settings of a `palisade run`.
 #[derive(Debug, Clone)]
@@ -97,7 +99,24 @@ pub async fn run(options: RunOptions) -> anyhow::Result<()> {
         TokenIssuer::load_or_create(server.clone(), options.state_dir.clone())
             .context("cannot load the service-account signing key")?,
     );
-    proxy.set_callers(Arc::new(Callers::new(tokens.clone(), plane.clone())));
+    let admin_hash = match &admin_listener {
+        Some(_) => {
+            let (hash, created) = bootstrap::admin_credential(&options.state_dir, &server)?;
+            if let Some(path) = created {
+                tracing::info!(path = %path.display(), "admin credential written (point PALISADE_CONFIG at it, or run the CLI in this directory)");
+            }
+            Some(hash)
+        }
+        None => None,
+    };
+    proxy.set_callers(Arc::new(Callers::new(
+        admin_hash,
+        tokens.clone(),
+        plane.clone(),
+    )));
+    let agents = agent_runtime(&options, &store, &tokens, &plane);
+    proxy.set_agents(agents.clone());
+    plane.set_agents(agents.clone());
     if options.compile.allow_anonymous {
         tracing::warn!(
             "--insecure-allow-anonymous: the built-in MCP routes serve callers without a token"
@@ -106,8 +125,8 @@ pub async fn run(options: RunOptions) -> anyhow::Result<()> {
     let admin_task = match admin_listener {
         Some(listener) => {
             let addr = listener.local_addr()?;
-            let admin =
-                Admin::new(proxy.clone()).with_api(admin_api(&options, &server, tokens, &plane)?);
+            let hash = admin_hash.expect("an admin listener has an admin credential");
+            let admin = Admin::new(proxy.clone()).with_api(admin_api(hash, tokens, &plane));
             tracing::info!(%addr, "admin listening");
             Some(tokio::spawn(serve(
                 listener,
@@ -138,6 +157,7 @@ pub async fn run(options: RunOptions) -> anyhow::Result<()> {
         anyhow::bail!(e);
     }
     proxy.publish(plan);
+    plane.publish_agents();
     metrics.reload(true);
     plane.mark_synced();
     tracing::info!(generation, "configuration loaded");
@@ -212,21 +232,40 @@ fn create_state_dir(dir: &std::path::Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The admin API, with the bootstrap admin credential and the service-account
-/// token issuer.
+/// The admin API, with the bootstrap admin credential (its hash) and the
+/// service-account token issuer.
 fn admin_api(
-    options: &RunOptions,
-    server: &str,
+    hash: [u8; 32],
     tokens: Arc<TokenIssuer>,
     plane: &Arc<ControlPlane>,
-) -> anyhow::Result<Arc<dyn AdminApi>> {
-    let (hash, created) = bootstrap::admin_credential(&options.state_dir, server)?;
-    if let Some(path) = created {
-        tracing::info!(path = %path.display(), "admin credential written (point PALISADE_CONFIG at it, or run the CLI in this directory)");
-    }
+) -> Arc<dyn AdminApi> {
     let authn = Authenticator::new(hash, tokens.clone(), Some(plane.oidc()));
     let api = ApiServer::new(plane.store().clone(), plane.clone(), authn, tokens);
-    Ok(Arc::new(Api(api)))
+    Arc::new(Api(api))
+}
+
+/// The agent runtime: agents reach their model and tools through the
+/// default listener (on loopback when it listens on every address), with
+/// tokens of their own; conversations are kept in the store.
+fn agent_runtime(
+    options: &RunOptions,
+    store: &Arc<dyn palisade_store::Store>,
+    tokens: &Arc<TokenIssuer>,
+    plane: &Arc<ControlPlane>,
+) -> Arc<Agents> {
+    let gateway = match options.compile.default_listener {
+        Some(addr) if addr.ip().is_unspecified() => format!("http://127.0.0.1:{}", addr.port()),
+        Some(addr) => format!("http://{addr}"),
+        // Nothing to reach: turns fail with a connection error that says so.
+        None => "http://default-listener-disabled.invalid".to_string(),
+    };
+    let client: palisade_mcp::http::HttpClient = Arc::new(palisade_net::Clients::new());
+    let runtime = Runtime::new(
+        client,
+        gateway,
+        Arc::new(crate::agents::Tokens::new(tokens.clone(), plane.clone())),
+    );
+    Agents::new(runtime, Conversations::new(store.clone()))
 }
 
 /// The admin API as the admin listener calls it.
@@ -286,6 +325,7 @@ async fn reload(plane: &ControlPlane, data: &mut DataPlane, generation: u64) -> 
                         tracing::error!(error = %e, "listener could not be bound; its routes are unreachable");
                     }
                     data.proxy.publish(plan);
+                    plane.publish_agents();
                     data.metrics.reload(true);
                     tracing::info!(generation, "configuration reloaded");
                     true

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use palisade_api::diag::ResourceKey;
-use palisade_api::kinds::access_policy::{AccessPolicy, PolicyAction, SubjectKind, TargetKind};
+use palisade_api::kinds::access_policy::{AccessPolicy, PolicyAction, SubjectKind};
 use palisade_api::kinds::core::service_account_principal;
 use palisade_api::snapshot::Snapshot;
 use serde_json::Value;
@@ -204,16 +204,12 @@ pub fn compile(snapshot: &Snapshot) -> AccessPolicies {
             name: target.name.clone(),
         };
         let name = loaded.key().to_string();
-        status.push(match (target.kind, snapshot.get_key(&key)) {
-            (_, None) => PolicyStatus::not_applied(
+        status.push(match snapshot.get_key(&key) {
+            None => PolicyStatus::not_applied(
                 &name,
                 format!("its target {key} does not exist; it applies once it does"),
             ),
-            (TargetKind::Agent, Some(_)) => PolicyStatus::not_applied(
-                &name,
-                format!("{key} is not served over A2A yet; the policy applies once it is"),
-            ),
-            (_, Some(_)) => PolicyStatus::applied(&name, format!("applies to {key}")),
+            Some(_) => PolicyStatus::applied(&name, format!("applies to {key}")),
         });
         by_target.entry(key).or_default().rules.push(Rule {
             policy: name,

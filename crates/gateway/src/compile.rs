@@ -23,7 +23,7 @@ use crate::backend::Backend;
 use crate::jwt::KeyRegistry;
 use crate::llm;
 use crate::mcp_servers::{self, McpServers};
-use crate::plan::{BuiltinMcp, Plan};
+use crate::plan::{BuiltinMcp, BuiltinModel, Plan};
 use crate::policies::{self, Attachments};
 use crate::programs::compile_regex;
 use crate::rate_limit::LimiterRegistry;
@@ -85,6 +85,7 @@ pub fn compile(
     for (loaded, route) in snapshot.of_kind::<HttpRoute>() {
         cx.attach_route(loaded, route);
     }
+    let models = cx.builtin_models();
     let Compiler {
         diagnostics,
         sockets,
@@ -104,7 +105,16 @@ pub fn compile(
             .collect(),
         resources: snapshot.len(),
         default_listener: options.default_listener,
+        agent_access: by_target
+            .iter()
+            .filter(|(k, _)| k.kind == "Agent")
+            .map(|(k, v)| {
+                let ns = k.namespace.as_deref().unwrap_or_default();
+                (format!("{ns}/{}", k.name), v.clone())
+            })
+            .collect(),
         mcp_servers: builtin_by_namespace(mcp.builtin, &by_target),
+        models,
         policies: policies.status.into_iter().chain(access.status).collect(),
         allow_anonymous: options.allow_anonymous,
     };
@@ -187,6 +197,47 @@ impl Compiler<'_> {
                 slot.selector.as_ref().is_some_and(|s| s.matches(&labels))
             }
         }
+    }
+
+    /// Every ModelConfig as a built-in LLM route (`/llm/<ns>/<name>/...` on the
+    /// default listener), with the policies and AccessPolicies that target it.
+    /// Agents reach their model there, under their own identity.
+    fn builtin_models(&self) -> BTreeMap<String, BTreeMap<String, BuiltinModel>> {
+        let mut out: BTreeMap<String, BTreeMap<String, BuiltinModel>> = BTreeMap::new();
+        for (loaded, config) in self.snapshot.of_kind::<ModelConfig>() {
+            let key = loaded.key();
+            let namespace = config.metadata.namespace.clone().unwrap_or_default();
+            let name = key.to_string();
+            let action = if let Some(policy) = self.policies.unenforced.get(&key) {
+                Action::unavailable(format!(
+                    "{policy} applies to {name} and Palisade cannot enforce it yet"
+                ))
+            } else {
+                match llm::from_model_config(self.snapshot, &name, &namespace, config) {
+                    Ok(target) => {
+                        let backend = Backend::llm(name.clone(), Arc::new(target))
+                            .with_access(self.access.get(&key).cloned());
+                        let mut policies = self.policies.merged(std::slice::from_ref(&key));
+                        policies.tls = None;
+                        Action {
+                            backends: vec![(Arc::new(backend), 1)],
+                            timeout: None,
+                            unavailable: None,
+                            policies,
+                        }
+                    }
+                    Err(why) => Action::unavailable(format!("{name}: {why}")),
+                }
+            };
+            out.entry(namespace).or_default().insert(
+                key.name.clone(),
+                BuiltinModel {
+                    label: Arc::from(name.as_str()),
+                    action: Arc::new(action),
+                },
+            );
+        }
+        out
     }
 
     fn attach_route(&mut self, loaded: &Loaded, route: &HttpRoute) {

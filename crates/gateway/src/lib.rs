@@ -9,6 +9,7 @@
 
 pub mod access;
 pub mod admin;
+pub mod agents;
 pub mod audit;
 pub mod authz;
 pub mod backend;

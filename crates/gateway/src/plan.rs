@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::access::AccessRules;
 use crate::policies::PolicyStatus;
-use crate::route::RouteTable;
+use crate::route::{Action, RouteTable};
 
 /// Everything the data plane needs to serve requests.
 #[derive(Debug, Default, Serialize)]
@@ -30,6 +30,12 @@ pub struct Plan {
     /// request without building a key).
     #[serde(serialize_with = "server_names")]
     pub mcp_servers: BTreeMap<String, BTreeMap<String, BuiltinMcp>>,
+    /// AccessPolicies on Agents, by `namespace/name`.
+    #[serde(skip)]
+    pub agent_access: std::collections::HashMap<String, Arc<AccessRules>>,
+    /// ModelConfigs by namespace, then name, served at `/llm/<ns>/<name>/...`.
+    #[serde(serialize_with = "model_names")]
+    pub models: BTreeMap<String, BTreeMap<String, BuiltinModel>>,
     /// Whether the built-in routes serve callers without a token
     /// (`--insecure-allow-anonymous`).
     pub allow_anonymous: bool,
@@ -59,6 +65,28 @@ impl BuiltinMcp {
             access: None,
         }
     }
+}
+
+/// A ModelConfig served at `/llm/<ns>/<name>/...`: its provider with the
+/// policies that target it.
+#[derive(Debug, Clone)]
+pub struct BuiltinModel {
+    /// `ModelConfig/namespace/name`, the label of its requests.
+    pub label: Arc<str>,
+    /// The provider, policies and AccessPolicies.
+    pub action: Arc<Action>,
+}
+
+fn model_names<S: serde::Serializer>(
+    models: &BTreeMap<String, BTreeMap<String, BuiltinModel>>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_seq(
+        models
+            .values()
+            .flat_map(|ns| ns.values())
+            .map(|b| &*b.label),
+    )
 }
 
 fn server_names<S: serde::Serializer>(
@@ -115,6 +143,21 @@ impl Plan {
         }
         let server = self.mcp_servers.get(namespace)?.get(name)?;
         Some((server, legacy, 5 + namespace.len() + 1 + name.len()))
+    }
+
+    /// The built-in LLM route a request path names on the default listener:
+    /// `/llm/<ns>/<name>/<provider path>`.
+    pub fn builtin_model(&self, path: &str) -> Option<&BuiltinModel> {
+        let mut parts = path.strip_prefix("/llm/")?.splitn(3, '/');
+        let namespace = parts.next()?;
+        let name = parts.next()?;
+        parts.next()?;
+        self.models.get(namespace)?.get(name)
+    }
+
+    /// The AccessPolicies on agent `namespace/name`, if any.
+    pub fn agent_access(&self, namespace: &str, name: &str) -> Option<&Arc<AccessRules>> {
+        self.agent_access.get(&format!("{namespace}/{name}"))
     }
 
     /// The route table of the socket a request arrived on.

@@ -11,6 +11,7 @@ use http::uri::{PathAndQuery, Scheme};
 use http::{Request, Response, Uri};
 use hyper::body::Incoming;
 
+use crate::agents::{AgentService, agent_path};
 use crate::audit::{AuditEvent, AuditSink};
 use crate::authz::RequestVars;
 use crate::backend::Backend;
@@ -44,6 +45,7 @@ pub struct Proxy {
     mcp: Arc<McpEndpoint>,
     audit: OnceLock<Arc<dyn AuditSink>>,
     callers: OnceLock<Arc<dyn CallerVerifier>>,
+    agents: OnceLock<Arc<dyn AgentService>>,
 }
 
 impl Proxy {
@@ -56,12 +58,18 @@ impl Proxy {
             clients: Clients::new(),
             audit: OnceLock::new(),
             callers: OnceLock::new(),
+            agents: OnceLock::new(),
         }
     }
 
     /// Verifies the tokens of built-in routes with `verifier` (set once).
     pub fn set_callers(&self, verifier: Arc<dyn CallerVerifier>) {
         let _ = self.callers.set(verifier);
+    }
+
+    /// Serves agents over A2A at `/api/a2a/<ns>/<name>` with `service` (set once).
+    pub fn set_agents(&self, service: Arc<dyn AgentService>) {
+        let _ = self.agents.set(service);
     }
 
     /// Sends gateway decisions to `sink` (set once, before serving).
@@ -154,6 +162,52 @@ impl Proxy {
             );
         };
         if plan.default_listener == Some(conn.local)
+            && let Some(model) = plan.builtin_model(req.uri().path())
+        {
+            let label = model.label.clone();
+            let mut req = req;
+            let caller = match self.builtin_caller(&mut req, plan.allow_anonymous).await {
+                Ok(caller) => caller,
+                Err(refusal) => {
+                    self.record(&label, &ANONYMOUS, refusal.description.clone(), conn);
+                    return (label, respond::unauthorized(&refusal, None, None));
+                }
+            };
+            let response = self
+                .serve_as(req, conn, &label, &model.action, caller)
+                .await;
+            return (label, response);
+        }
+        if plan.default_listener == Some(conn.local)
+            && let Some((namespace, name)) = agent_path(req.uri().path())
+            && let Some(agents) = self.agents.get()
+        {
+            let label: Arc<str> = Arc::from(format!("Agent/{namespace}/{name}"));
+            let (namespace, name) = (namespace.to_string(), name.to_string());
+            let mut req = req;
+            let caller = match self.builtin_caller(&mut req, plan.allow_anonymous).await {
+                Ok(caller) => caller,
+                Err(refusal) => {
+                    self.record(&label, &ANONYMOUS, refusal.description.clone(), conn);
+                    return (label, respond::unauthorized(&refusal, None, None));
+                }
+            };
+            if let Some(access) = plan.agent_access(&namespace, &name)
+                && let Err(refusal) = access.check_resource(caller.as_deref())
+            {
+                let principal = caller
+                    .as_ref()
+                    .map_or_else(|| ANONYMOUS.clone(), |c| Arc::from(c.subject.as_str()));
+                self.record(&label, &principal, refusal.reason, conn);
+                return (
+                    label.clone(),
+                    respond::forbidden(&format!("{principal} may not call {label}")),
+                );
+            }
+            let response = agents.clone().handle(namespace, name, caller, req).await;
+            return (label, response);
+        }
+        if plan.default_listener == Some(conn.local)
             && let Some((server, legacy, base_len)) = plan.builtin_mcp(req.uri().path())
         {
             let (spec, label) = (&server.spec, server.label.clone());
@@ -217,8 +271,8 @@ impl Proxy {
         (label, response)
     }
 
-    /// Serves a request matched to `action`: authentication, rate limits, then
-    /// the backend.
+    /// Serves a request matched to `action`: authentication, then the rest
+    /// ([`Proxy::serve_as`]).
     async fn serve_action(
         &self,
         mut req: Request<Incoming>,
@@ -237,6 +291,20 @@ impl Proxy {
                 Err(response) => return response,
             },
         };
+        self.serve_as(req, conn, label, action, identity).await
+    }
+
+    /// Serves a request of a known caller (`None`: anonymous) matched to
+    /// `action`: authorization rules, rate limits, AccessPolicies, then the
+    /// backend.
+    async fn serve_as(
+        &self,
+        req: Request<Incoming>,
+        conn: Conn,
+        label: &Arc<str>,
+        action: &Action,
+        identity: Option<Arc<Identity>>,
+    ) -> Response<Body> {
         let principal: Arc<str> = identity
             .as_ref()
             .map_or_else(|| ANONYMOUS.clone(), |i| Arc::from(i.subject.as_str()));

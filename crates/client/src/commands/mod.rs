@@ -8,6 +8,7 @@ mod auth;
 mod create;
 mod delete;
 mod get;
+mod invoke;
 mod label;
 mod login;
 mod manifests;
@@ -136,6 +137,7 @@ async fn dispatch(ctx: &mut Context<'_>, command: KubeCommand) -> i32 {
         KubeCommand::Label(args) => label::label(ctx, &args).await,
         KubeCommand::Auth(args) => auth::auth(ctx, &args).await,
         KubeCommand::Audit(args) => audit::audit(ctx, &args).await,
+        KubeCommand::Invoke(args) => invoke::invoke(ctx, &args).await,
         KubeCommand::Login(args) => {
             let clock = crate::login::SystemClock::default();
             login::login(ctx, &args, &clock).await

@@ -2,14 +2,11 @@
 //! gateway, with the calling agent's token: the callee's AccessPolicies see
 //! the caller.
 
-use bytes::Bytes;
-use http::Request;
-use http::header::{AUTHORIZATION, CONTENT_TYPE};
-use http_body_util::{BodyExt, Full, Limited};
 use palisade_mcp::http::HttpClient;
 use serde_json::{Value, json};
 
 use crate::conversations::new_id;
+use crate::http_json;
 
 /// Largest answer read from another agent.
 const MAX_ANSWER: usize = 4 * 1024 * 1024;
@@ -28,26 +25,22 @@ pub async fn ask(
         "jsonrpc": "2.0", "id": new_id(), "method": "SendMessage",
         "params": {"message": {"messageId": new_id(), "role": "ROLE_USER", "parts": [{"text": task}]}},
     });
-    let request = Request::post(format!("{gateway}/api/a2a/{namespace}/{name}"))
-        .header(CONTENT_TYPE, "application/json")
-        .header(AUTHORIZATION, format!("Bearer {token}"))
-        .header("a2a-version", "1.0")
-        .body(Full::new(Bytes::from(body.to_string())))
-        .map_err(|e| format!("cannot build the A2A request: {e}"))?;
-    let response = client
-        .request(request)
-        .await
-        .map_err(|e| format!("cannot reach agent {namespace}/{name}: {e}"))?;
-    let status = response.status();
-    let bytes = Limited::new(response.into_body(), MAX_ANSWER)
-        .collect()
-        .await
-        .map_err(|e| format!("cannot read agent {namespace}/{name}'s answer: {e}"))?
-        .to_bytes();
+    let what = format!("agent {namespace}/{name}");
+    let url = format!("{gateway}/api/a2a/{namespace}/{name}");
+    let (status, bytes) = http_json::post(
+        client,
+        &url,
+        token,
+        &[("a2a-version", "1.0")],
+        &body,
+        MAX_ANSWER,
+        &what,
+    )
+    .await?;
     if !status.is_success() {
         return Err(format!(
-            "agent {namespace}/{name} refused the call with {status}: {}",
-            String::from_utf8_lossy(&bytes[..bytes.len().min(300)])
+            "{what} refused the call with {status}: {}",
+            http_json::excerpt(&bytes)
         ));
     }
     let reply: Value = serde_json::from_slice(&bytes)

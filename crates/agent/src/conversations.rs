@@ -156,20 +156,7 @@ impl Conversations {
     }
 }
 
-/// A new random id: a version-4 UUID (122 random bits), the form A2A
-/// clients expect.
+/// A new random id: a version-4 UUID, the form A2A clients expect.
 pub fn new_id() -> String {
-    let mut b = [0u8; 16];
-    getrandom::fill(&mut b).expect("the system random source works");
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..]
-    )
+    palisade_store::new_uid().expect("the system random source works")
 }

@@ -18,6 +18,7 @@ pub mod a2a;
 pub mod a2a_client;
 pub mod conversations;
 pub mod definition;
+pub mod http_json;
 pub mod model;
 pub mod runtime;
 pub mod server;

@@ -5,12 +5,10 @@
 //! that target the ModelConfig. The agent speaks OpenAI Chat Completions
 //! with function tools.
 
-use bytes::Bytes;
-use http::header::{AUTHORIZATION, CONTENT_TYPE};
-use http::{Request, Uri};
-use http_body_util::{BodyExt, Full, Limited};
 use palisade_mcp::http::HttpClient;
 use serde_json::{Value, json};
+
+use crate::http_json;
 
 /// Largest model answer read.
 const MAX_ANSWER: usize = 8 * 1024 * 1024;
@@ -52,7 +50,7 @@ pub struct ModelTurn {
 #[derive(Clone)]
 pub struct Model {
     client: HttpClient,
-    uri: Uri,
+    url: String,
 }
 
 impl Model {
@@ -64,10 +62,10 @@ impl Model {
         namespace: &str,
         name: &str,
     ) -> Result<Model, String> {
-        let uri = format!("{gateway}/llm/{namespace}/{name}/v1/chat/completions")
-            .parse()
-            .map_err(|e| format!("cannot build the model URL: {e}"))?;
-        Ok(Model { client, uri })
+        let url = format!("{gateway}/llm/{namespace}/{name}/v1/chat/completions");
+        url.parse::<http::Uri>()
+            .map_err(|e| format!("cannot build the model URL {url}: {e}"))?;
+        Ok(Model { client, url })
     }
 
     /// Asks the model for the next turn of `messages` (system message
@@ -79,26 +77,20 @@ impl Model {
         tools: &[ToolSpec],
     ) -> Result<ModelTurn, String> {
         let body = request_body(messages, tools);
-        let request = Request::post(self.uri.clone())
-            .header(CONTENT_TYPE, "application/json")
-            .header(AUTHORIZATION, format!("Bearer {token}"))
-            .body(Full::new(Bytes::from(body.to_string())))
-            .map_err(|e| format!("cannot build the model request: {e}"))?;
-        let response = self
-            .client
-            .request(request)
-            .await
-            .map_err(|e| format!("cannot reach the model through the gateway: {e}"))?;
-        let status = response.status();
-        let bytes = Limited::new(response.into_body(), MAX_ANSWER)
-            .collect()
-            .await
-            .map_err(|e| format!("cannot read the model's answer: {e}"))?
-            .to_bytes();
+        let (status, bytes) = http_json::post(
+            &self.client,
+            &self.url,
+            token,
+            &[],
+            &body,
+            MAX_ANSWER,
+            "the model",
+        )
+        .await?;
         if !status.is_success() {
             return Err(format!(
                 "the model call was refused with {status}: {}",
-                String::from_utf8_lossy(&bytes[..bytes.len().min(500)])
+                http_json::excerpt(&bytes)
             ));
         }
         let answer: Value = serde_json::from_slice(&bytes)

@@ -134,6 +134,22 @@ impl Proxy {
             .map_err(invalid)
     }
 
+    /// [`Proxy::builtin_caller`], with a refusal audited and answered (401).
+    async fn authenticated(
+        &self,
+        req: &mut Request<Incoming>,
+        allow_anonymous: bool,
+        label: &Arc<str>,
+        conn: Conn,
+    ) -> Result<Option<Arc<Identity>>, Response<Body>> {
+        self.builtin_caller(req, allow_anonymous)
+            .await
+            .map_err(|refusal| {
+                self.record(label, &ANONYMOUS, refusal.description.clone(), conn);
+                respond::unauthorized(&refusal, None, None)
+            })
+    }
+
     /// Audits a refused request.
     fn record(&self, route: &Arc<str>, principal: &Arc<str>, reason: String, conn: Conn) {
         if let Some(sink) = self.audit.get() {
@@ -166,12 +182,12 @@ impl Proxy {
         {
             let label = model.label.clone();
             let mut req = req;
-            let caller = match self.builtin_caller(&mut req, plan.allow_anonymous).await {
+            let caller = match self
+                .authenticated(&mut req, plan.allow_anonymous, &label, conn)
+                .await
+            {
                 Ok(caller) => caller,
-                Err(refusal) => {
-                    self.record(&label, &ANONYMOUS, refusal.description.clone(), conn);
-                    return (label, respond::unauthorized(&refusal, None, None));
-                }
+                Err(refused) => return (label, refused),
             };
             let response = self
                 .serve_as(req, conn, &label, &model.action, caller)
@@ -185,12 +201,12 @@ impl Proxy {
             let label: Arc<str> = Arc::from(format!("Agent/{namespace}/{name}"));
             let (namespace, name) = (namespace.to_string(), name.to_string());
             let mut req = req;
-            let caller = match self.builtin_caller(&mut req, plan.allow_anonymous).await {
+            let caller = match self
+                .authenticated(&mut req, plan.allow_anonymous, &label, conn)
+                .await
+            {
                 Ok(caller) => caller,
-                Err(refusal) => {
-                    self.record(&label, &ANONYMOUS, refusal.description.clone(), conn);
-                    return (label, respond::unauthorized(&refusal, None, None));
-                }
+                Err(refused) => return (label, refused),
             };
             if let Some(access) = plan.agent_access(&namespace, &name)
                 && let Err(refusal) = access.check_resource(caller.as_deref())
@@ -212,12 +228,12 @@ impl Proxy {
         {
             let (spec, label) = (&server.spec, server.label.clone());
             let mut req = req;
-            let caller = match self.builtin_caller(&mut req, plan.allow_anonymous).await {
+            let caller = match self
+                .authenticated(&mut req, plan.allow_anonymous, &label, conn)
+                .await
+            {
                 Ok(caller) => caller,
-                Err(refusal) => {
-                    self.record(&label, &ANONYMOUS, refusal.description.clone(), conn);
-                    return (label, respond::unauthorized(&refusal, None, None));
-                }
+                Err(refused) => return (label, refused),
             };
             // Guards reach MCP through HTTPRoutes and AgentgatewayBackends.
             let policies = McpPolicies {

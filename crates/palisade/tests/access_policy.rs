@@ -16,21 +16,6 @@ fn repo_file(rel: &str) -> PathBuf {
         .join(rel)
 }
 
-/// `palisade ARGS` against the running server; stdout, or a panic with stderr.
-fn cli(palisade: &Palisade, args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_palisade"))
-        .args(args)
-        .env("PALISADE_CONFIG", palisade.state_dir().join("admin.yaml"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "palisade {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
 fn tools_of(url: &str, token: &str, calls: &[&str]) -> Value {
     let mut cmd = Command::new(peers::python());
     cmd.arg(repo_file("tests/clients/mcp_probe.py"))
@@ -70,17 +55,11 @@ fn s6_the_seed_access_policy_takes_a_tool_from_the_agent_only() {
         "02-mcpserver-test-mcp-server.yaml",
         "05-agent-test-tools-agent.yaml",
     ] {
-        cli(&palisade, &["apply", "-f", seed(file).to_str().unwrap()]);
+        palisade.cli_ok(&["apply", "-f", seed(file).to_str().unwrap()]);
     }
-    cli(
-        &palisade,
-        &["create", "serviceaccount", "other", "-n", "policies"],
-    );
-    let agent = cli(
-        &palisade,
-        &["create", "token", "test-tools-agent", "-n", "policies"],
-    );
-    let other = cli(&palisade, &["create", "token", "other", "-n", "policies"]);
+    palisade.cli_ok(&["create", "serviceaccount", "other", "-n", "policies"]);
+    let agent = palisade.cli_ok(&["create", "token", "test-tools-agent", "-n", "policies"]);
+    let other = palisade.cli_ok(&["create", "token", "other", "-n", "policies"]);
     let (agent, other) = (agent.trim(), other.trim());
     let url = format!("{}/mcp/policies/test-mcp-server", palisade.listen_url());
 
@@ -114,16 +93,13 @@ fn s6_the_seed_access_policy_takes_a_tool_from_the_agent_only() {
         );
     }
 
-    let applied = cli(
-        &palisade,
-        &[
-            "apply",
-            "-f",
-            seed("06-accesspolicy-deny-github-tool-server.yaml")
-                .to_str()
-                .unwrap(),
-        ],
-    );
+    let applied = palisade.cli_ok(&[
+        "apply",
+        "-f",
+        seed("06-accesspolicy-deny-github-tool-server.yaml")
+            .to_str()
+            .unwrap(),
+    ]);
     assert_eq!(
         applied,
         "accesspolicy.policy.kagent-enterprise.solo.io/deny-github-tool-server created\n"
@@ -156,32 +132,26 @@ fn s6_the_seed_access_policy_takes_a_tool_from_the_agent_only() {
     // Other callers keep the tool.
     assert_eq!(names(&tools_of(&url, other, &[])), before);
     // The refusal is audited with the policy that decided it.
-    let audit = cli(
-        &palisade,
-        &[
-            "audit",
-            "--principal",
-            "system:serviceaccount:policies:test-tools-agent",
-            "--outcome",
-            "denied",
-            "-o",
-            "json",
-        ],
-    );
+    let audit = palisade.cli_ok(&[
+        "audit",
+        "--principal",
+        "system:serviceaccount:policies:test-tools-agent",
+        "--outcome",
+        "denied",
+        "-o",
+        "json",
+    ]);
     assert!(audit.contains("deny-github-tool-server"), "{audit}");
     assert!(audit.contains("search_repositories"), "{audit}");
     // So is the list that was filtered, as an allowed request.
-    let allowed = cli(
-        &palisade,
-        &[
-            "audit",
-            "--principal",
-            "system:serviceaccount:policies:test-tools-agent",
-            "--outcome",
-            "allowed",
-            "-o",
-            "json",
-        ],
-    );
+    let allowed = palisade.cli_ok(&[
+        "audit",
+        "--principal",
+        "system:serviceaccount:policies:test-tools-agent",
+        "--outcome",
+        "allowed",
+        "-o",
+        "json",
+    ]);
     assert!(allowed.contains("1 tools hidden by policy"), "{allowed}");
 }

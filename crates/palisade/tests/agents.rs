@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use palisade_testkit::mock_llm::MockLlm;
-use palisade_testkit::{Palisade, TempDir, free_port, peers};
+use palisade_testkit::{CliOutput, Palisade, TempDir, free_port, peers};
 use serde_json::{Value, json};
 
 fn repo_file(rel: &str) -> PathBuf {
@@ -18,26 +18,11 @@ fn repo_file(rel: &str) -> PathBuf {
         .join(rel)
 }
 
-/// `palisade ARGS` against the running server: (exit success, stdout, stderr).
-fn palisade_cli(palisade: &Palisade, args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_palisade"))
-        .args(args)
-        .env("PALISADE_CONFIG", palisade.state_dir().join("admin.yaml"))
-        .env("PALISADE_GATEWAY", palisade.listen_url())
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-/// `palisade ARGS`, which must succeed; its stdout.
-fn cli(palisade: &Palisade, args: &[&str]) -> String {
-    let (ok, out, err) = palisade_cli(palisade, args);
-    assert!(ok, "palisade {args:?}: {err}");
-    out
+/// `palisade invoke agent NAME -n NS --task TASK EXTRA...`.
+fn invoke(palisade: &Palisade, name: &str, ns: &str, task: &str, extra: &[&str]) -> CliOutput {
+    let mut args = vec!["invoke", "agent", name, "-n", ns, "--task", task];
+    args.extend_from_slice(extra);
+    palisade.cli(&args)
 }
 
 /// The official A2A SDK client (tests/clients/a2a_probe.py): whether it
@@ -180,11 +165,8 @@ spec:
             .start()
     };
     let mut palisade = start();
-    cli(
-        &palisade,
-        &["create", "serviceaccount", "caller", "-n", "agents"],
-    );
-    let token = cli(&palisade, &["create", "token", "caller", "-n", "agents"]);
+    palisade.cli_ok(&["create", "serviceaccount", "caller", "-n", "agents"]);
+    let token = palisade.cli_ok(&["create", "token", "caller", "-n", "agents"]);
     let token = token.trim();
     let url = format!("{}/api/a2a/agents/calculator", palisade.listen_url());
 
@@ -223,16 +205,13 @@ spec:
     assert_eq!(requests[0].header("x-api-key"), Some("sk-ant-test"));
 
     // The calls were the agent's own, and audited as such.
-    let audit = cli(
-        &palisade,
-        &[
-            "audit",
-            "--principal",
-            "system:serviceaccount:agents:calculator",
-            "-o",
-            "json",
-        ],
-    );
+    let audit = palisade.cli_ok(&[
+        "audit",
+        "--principal",
+        "system:serviceaccount:agents:calculator",
+        "-o",
+        "json",
+    ]);
     assert!(audit.contains("get-sum"), "{audit}");
 
     // Streaming: the steps arrive as status updates, then the answer.
@@ -319,18 +298,11 @@ spec:
 
     // `palisade invoke` speaks the same protocol.
     llm.push_text("hello from the CLI");
-    let (ok, out, err) = palisade_cli(
-        &palisade,
-        &[
-            "invoke",
-            "agent",
-            "calculator",
-            "-n",
-            "agents",
-            "--task",
-            "hi",
-        ],
-    );
+    let CliOutput {
+        success: ok,
+        stdout: out,
+        stderr: err,
+    } = invoke(&palisade, "calculator", "agents", "hi", &[]);
     assert!(ok, "{err}");
     assert_eq!(out, "hello from the CLI\n");
     let session = err
@@ -346,17 +318,15 @@ spec:
         "apiVersion: kagent.dev/v1alpha2\nkind: Agent\nmetadata: {name: broken, namespace: agents}\nspec:\n  type: Declarative\n  declarative: {modelConfig: no-such-model, systemMessage: x}\n",
     )
     .unwrap();
-    cli(&palisade, &["apply", "-f", broken.to_str().unwrap()]);
-    let status = cli(
-        &palisade,
-        &["get", "agents", "broken", "-n", "agents", "-o", "json"],
-    );
+    palisade.cli_ok(&["apply", "-f", broken.to_str().unwrap()]);
+    let status = palisade.cli_ok(&["get", "agents", "broken", "-n", "agents", "-o", "json"]);
     assert!(status.contains("NotReady"), "{status}");
     assert!(status.contains("no-such-model"), "{status}");
-    let (ok, _, err) = palisade_cli(
-        &palisade,
-        &["invoke", "agent", "broken", "-n", "agents", "--task", "hi"],
-    );
+    let CliOutput {
+        success: ok,
+        stderr: err,
+        ..
+    } = invoke(&palisade, "broken", "agents", "hi", &[]);
     assert!(!ok);
     assert!(err.contains("not ready"), "{err}");
 
@@ -366,19 +336,16 @@ spec:
     let palisade = start();
     llm.clear();
     llm.push_text("still here");
-    let (ok, out, err) = palisade_cli(
+    let CliOutput {
+        success: ok,
+        stdout: out,
+        stderr: err,
+    } = invoke(
         &palisade,
-        &[
-            "invoke",
-            "agent",
-            "calculator",
-            "-n",
-            "agents",
-            "--task",
-            "again",
-            "--session",
-            &session,
-        ],
+        "calculator",
+        "agents",
+        "again",
+        &["--session", &session],
     );
     assert!(ok, "{err}");
     assert_eq!(out, "still here\n");
@@ -406,7 +373,7 @@ spec:
         "apiVersion: policy.kagent-enterprise.solo.io/v1alpha1\nkind: AccessPolicy\nmetadata: {name: calculator-users, namespace: agents}\nspec:\n  from:\n    subjects: [{kind: Agent, name: coordinator}, {kind: User, name: \"palisade:admin\"}]\n  targetRef: {kind: Agent, name: calculator}\n  action: ALLOW\n",
     )
     .unwrap();
-    cli(&palisade, &["apply", "-f", policy.to_str().unwrap()]);
+    palisade.cli_ok(&["apply", "-f", policy.to_str().unwrap()]);
     let (ok, refused) = a2a_run(&url, token, "hi", &[]);
     assert!(!ok);
     assert!(
@@ -414,18 +381,11 @@ spec:
         "{refused}"
     );
     llm.push_text("admins may");
-    let (ok, out, err) = palisade_cli(
-        &palisade,
-        &[
-            "invoke",
-            "agent",
-            "calculator",
-            "-n",
-            "agents",
-            "--task",
-            "hi",
-        ],
-    );
+    let CliOutput {
+        success: ok,
+        stdout: out,
+        stderr: err,
+    } = invoke(&palisade, "calculator", "agents", "hi", &[]);
     assert!(ok, "{err}");
     assert_eq!(out, "admins may\n");
 
@@ -458,7 +418,7 @@ fn the_seed_access_policy_narrows_the_seed_agent_on_its_next_turn() {
         "03-secret-kagent-anthropic.yaml",
         "05-agent-test-tools-agent.yaml",
     ] {
-        cli(&palisade, &["apply", "-f", &seed(file)]);
+        palisade.cli_ok(&["apply", "-f", &seed(file)]);
     }
     // The seed's ModelConfig, pointed at the mock provider.
     let model = dir.path().join("model.yaml");
@@ -473,21 +433,14 @@ fn the_seed_access_policy_narrows_the_seed_agent_on_its_next_turn() {
         ),
     )
     .unwrap();
-    cli(&palisade, &["apply", "-f", model.to_str().unwrap()]);
+    palisade.cli_ok(&["apply", "-f", model.to_str().unwrap()]);
 
     let ask = |task: &str| {
-        let (ok, out, err) = palisade_cli(
-            &palisade,
-            &[
-                "invoke",
-                "agent",
-                "test-tools-agent",
-                "-n",
-                "policies",
-                "--task",
-                task,
-            ],
-        );
+        let CliOutput {
+            success: ok,
+            stdout: out,
+            stderr: err,
+        } = invoke(&palisade, "test-tools-agent", "policies", task, &[]);
         assert!(ok, "{err}");
         out
     };
@@ -506,14 +459,11 @@ fn the_seed_access_policy_narrows_the_seed_agent_on_its_next_turn() {
         "the seed's toolNames (S5)"
     );
 
-    cli(
-        &palisade,
-        &[
-            "apply",
-            "-f",
-            &seed("06-accesspolicy-deny-github-tool-server.yaml"),
-        ],
-    );
+    palisade.cli_ok(&[
+        "apply",
+        "-f",
+        &seed("06-accesspolicy-deny-github-tool-server.yaml"),
+    ]);
     llm.clear();
     // The model insists on the tool it is no longer offered.
     llm.push_tool_call("search_repositories", json!({"query": "palisade"}));
@@ -533,33 +483,27 @@ fn the_seed_access_policy_narrows_the_seed_agent_on_its_next_turn() {
             .any(|r| r.contains("Unknown tool: search_repositories")),
         "the gateway refused the forced call: {results:?}"
     );
-    let audit = cli(
-        &palisade,
-        &[
-            "audit",
-            "--principal",
-            "system:serviceaccount:policies:test-tools-agent",
-            "--outcome",
-            "denied",
-            "-o",
-            "json",
-        ],
-    );
+    let audit = palisade.cli_ok(&[
+        "audit",
+        "--principal",
+        "system:serviceaccount:policies:test-tools-agent",
+        "--outcome",
+        "denied",
+        "-o",
+        "json",
+    ]);
     assert!(audit.contains("deny-github-tool-server"), "{audit}");
     assert!(audit.contains("search_repositories"), "{audit}");
     // The agent's status says which of its toolNames it no longer gets.
-    let status = cli(
-        &palisade,
-        &[
-            "get",
-            "agents",
-            "test-tools-agent",
-            "-n",
-            "policies",
-            "-o",
-            "json",
-        ],
-    );
+    let status = palisade.cli_ok(&[
+        "get",
+        "agents",
+        "test-tools-agent",
+        "-n",
+        "policies",
+        "-o",
+        "json",
+    ]);
     assert!(
         status.contains("toolNames not offered to this agent")
             && status.contains("search_repositories"),

@@ -6,53 +6,19 @@
 //! outage keeps the last good keys.
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use palisade_identity::{JwkSet, Signer};
-use palisade_testkit::helpers::start_listening;
+use palisade_testkit::helpers::HelperServer;
 use palisade_testkit::upstream::Upstream;
-use palisade_testkit::{Palisade, TempDir, free_port};
+use palisade_testkit::{Palisade, TempDir};
 use serde_json::{Map, Value, json};
 
 const ISSUER: &str = "https://issuer.test/";
 const AUDIENCE: &str = "palisade-test";
-
-/// A static file server for the JWKS (python's http.server), killed on drop.
-struct JwksServer {
-    child: Child,
-    port: u16,
-}
-
-impl JwksServer {
-    fn start(dir: &Path) -> JwksServer {
-        let port = free_port();
-        let mut cmd = Command::new("python3");
-        cmd.args([
-            "-m",
-            "http.server",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-        ])
-        .current_dir(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-        JwksServer {
-            child: start_listening(cmd, port),
-            port,
-        }
-    }
-}
-
-impl Drop for JwksServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn publish(dir: &Path, signers: &[&Signer]) {
     let set = JwkSet {
@@ -137,7 +103,7 @@ fn jwt_security_suite() {
     let next = Signer::generate().unwrap();
     let stranger = Signer::generate().unwrap();
     publish(keys_dir.path(), &[&current]);
-    let jwks = JwksServer::start(keys_dir.path());
+    let jwks = HelperServer::static_files(keys_dir.path());
     let upstream = Upstream::start();
 
     let dir = TempDir::new("jwt");
@@ -175,7 +141,7 @@ spec:
             backendRef: {{group: "", kind: Service, name: jwks, port: {jwks_port}}}
             jwksPath: jwks.json
 "#,
-        jwks_port = jwks.port,
+        jwks_port = jwks.port(),
         api_port = upstream.port(),
     );
     let path = dir.path().join("jwt.yaml");

@@ -6,14 +6,14 @@
 //! ModelConfig, and every policy's status in `/config`.
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use palisade_identity::{JwkSet, Signer};
-use palisade_testkit::helpers::start_listening;
+use palisade_testkit::helpers::HelperServer;
 use palisade_testkit::mock_llm::MockLlm;
 use palisade_testkit::upstream::Upstream;
-use palisade_testkit::{Palisade, TempDir, free_port};
+use palisade_testkit::{Palisade, TempDir};
 use serde_json::{Map, Value, json};
 
 const ISSUER: &str = "https://idp.test/";
@@ -57,28 +57,11 @@ fn bearer(token: &str) -> String {
     format!("authorization: Bearer {token}")
 }
 
-/// `palisade ARGS` against the running server; stdout, or a panic with stderr.
-fn cli(palisade: &Palisade, args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_palisade"))
-        .args(args)
-        .env("PALISADE_CONFIG", palisade.state_dir().join("admin.yaml"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "palisade {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
 /// A service account and a token for it.
 fn account_token(palisade: &Palisade, name: &str) -> String {
-    cli(
-        palisade,
-        &["create", "serviceaccount", name, "-n", "default"],
-    );
-    cli(palisade, &["create", "token", name, "-n", "default"])
+    palisade.cli_ok(&["create", "serviceaccount", name, "-n", "default"]);
+    palisade
+        .cli_ok(&["create", "token", name, "-n", "default"])
         .trim()
         .to_string()
 }
@@ -255,7 +238,7 @@ spec:
     assert_eq!(status, 401, "a forged Palisade token is refused");
 
     // Refusals are audited with the rule that decided.
-    let audit = cli(&palisade, &["audit", "--outcome", "denied", "-o", "json"]);
+    let audit = palisade.cli_ok(&["audit", "--outcome", "denied", "-o", "json"]);
     assert!(
         audit.contains(
             "Deny rule AgentgatewayPolicy/default/blocked-header matchExpressions[0] matched"
@@ -263,40 +246,6 @@ spec:
         "{audit}"
     );
     assert!(audit.contains("no Allow rule"), "{audit}");
-}
-
-/// A static file server (python's http.server) over `dir`, killed on drop.
-struct FileServer {
-    child: Child,
-    port: u16,
-}
-
-impl FileServer {
-    fn start(dir: &Path) -> FileServer {
-        let port = free_port();
-        let mut cmd = Command::new("python3");
-        cmd.args([
-            "-m",
-            "http.server",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-        ])
-        .current_dir(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-        FileServer {
-            child: start_listening(cmd, port),
-            port,
-        }
-    }
-}
-
-impl Drop for FileServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 #[test]
@@ -310,12 +259,12 @@ fn jwt_keys_by_discovery_or_file_tokens_in_the_query_skew_and_required_claims() 
     .unwrap();
     std::fs::write(keys.path().join("jwks.json"), &set).unwrap();
     std::fs::create_dir_all(keys.path().join(".well-known")).unwrap();
-    let server = FileServer::start(keys.path());
+    let server = HelperServer::static_files(keys.path());
     std::fs::write(
         keys.path().join(".well-known/openid-configuration"),
         json!({
             "issuer": ISSUER,
-            "jwks_uri": format!("http://127.0.0.1:{}/jwks.json", server.port),
+            "jwks_uri": format!("http://127.0.0.1:{}/jwks.json", server.port()),
         })
         .to_string(),
     )
@@ -373,7 +322,7 @@ spec:
         port = upstream.port(),
         discovered = route("discovered"),
         file = route("file"),
-        keys_port = server.port,
+        keys_port = server.port(),
         keys_file = keys.path().join("jwks.json").display(),
     );
     let palisade = start(dir.path(), &manifest);
@@ -504,17 +453,14 @@ spec:
         "{missing}"
     );
 
-    let audit = cli(
-        &palisade,
-        &[
-            "audit",
-            "--principal",
-            "system:serviceaccount:default:reader",
-            "--outcome",
-            "denied",
-            "-o",
-            "json",
-        ],
-    );
+    let audit = palisade.cli_ok(&[
+        "audit",
+        "--principal",
+        "system:serviceaccount:default:reader",
+        "--outcome",
+        "denied",
+        "-o",
+        "json",
+    ]);
     assert!(audit.contains("writers-use-the-model"), "{audit}");
 }

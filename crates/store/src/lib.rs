@@ -59,6 +59,7 @@ pub use crypto::EncryptionKey;
 pub use error::{Result, StoreError};
 pub use key::ObjectKey;
 pub use list::{ListQuery, ListResult};
+pub use object::new_uid;
 pub use postgres::PgStore;
 pub use selector::{Requirement, Selector};
 pub use sqlite::SqliteStore;

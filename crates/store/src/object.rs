@@ -152,7 +152,7 @@ fn metadata_mut(object: &mut Value) -> &mut Map<String, Value> {
 }
 
 /// A random version-4 UUID: `xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx`.
-pub(crate) fn new_uid() -> Result<String, StoreError> {
+pub fn new_uid() -> Result<String, StoreError> {
     let mut bytes = [0u8; 16];
     random(&mut bytes)?;
     bytes[6] = (bytes[6] & 0x0f) | 0x40;

@@ -1,5 +1,6 @@
 //! Small helpers the end-to-end tests share: a self-signed certificate for HTTPS
-//! test servers, and starting a helper server process and waiting for its port.
+//! test servers, and helper server processes (started, waited for, killed on
+//! drop), such as a static file server.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
@@ -48,4 +49,50 @@ pub fn start_listening(mut cmd: Command, port: u16) -> Child {
         std::thread::sleep(Duration::from_millis(50));
     }
     child
+}
+
+/// A helper server process, killed when dropped.
+pub struct HelperServer {
+    child: Child,
+    port: u16,
+}
+
+impl HelperServer {
+    /// Starts `cmd` and waits until it listens on `port`.
+    pub fn start(cmd: Command, port: u16) -> HelperServer {
+        HelperServer {
+            child: start_listening(cmd, port),
+            port,
+        }
+    }
+
+    /// Serves the files of `dir` over plain HTTP on a free loopback port
+    /// (python's `http.server`).
+    pub fn static_files(dir: &Path) -> HelperServer {
+        let port = crate::free_port();
+        let mut cmd = Command::new("python3");
+        cmd.args([
+            "-m",
+            "http.server",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+        ])
+        .current_dir(dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+        HelperServer::start(cmd, port)
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+}
+
+impl Drop for HelperServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

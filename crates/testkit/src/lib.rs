@@ -38,6 +38,6 @@ pub mod upstream;
 pub use client::free_port;
 pub use mock_llm::{MockLlm, MockReply, RecordedLlmRequest};
 pub use pattern::Checksum;
-pub use process::{Palisade, PalisadeBuilder, Signal};
+pub use process::{CliOutput, Palisade, PalisadeBuilder, Signal};
 pub use temp::TempDir;
 pub use upstream::{RecordedRequest, Upstream};

@@ -311,6 +311,7 @@ impl PalisadeBuilder {
         spawn_reader(err, logs.clone(), format!("palisade {pid}"));
 
         let mut p = Palisade {
+            bin: self.bin.clone(),
             child,
             pid,
             command_line,
@@ -329,8 +330,20 @@ impl PalisadeBuilder {
     }
 }
 
+/// What a CLI command printed, and whether it succeeded.
+#[derive(Debug, Clone)]
+pub struct CliOutput {
+    /// Exit status 0.
+    pub success: bool,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
 /// A running `palisade run` child process; killed on drop.
 pub struct Palisade {
+    bin: PathBuf,
     child: Child,
     pid: u32,
     command_line: String,
@@ -451,6 +464,34 @@ impl Palisade {
     /// `http://HOST:PORT` of the admin listener (no trailing slash).
     pub fn admin_url(&self) -> String {
         format!("http://{}", self.admin)
+    }
+
+    /// Runs a CLI command (`palisade ARGS`) of the same binary against this
+    /// server, as its bootstrap admin (`admin.yaml` in the state directory),
+    /// with `PALISADE_GATEWAY` naming its default listener.
+    pub fn cli(&self, args: &[&str]) -> CliOutput {
+        let mut cmd = Command::new(&self.bin);
+        cmd.args(args)
+            .env("PALISADE_CONFIG", self.state_dir.join("admin.yaml"))
+            .stdin(Stdio::null());
+        if self.listen.is_some() {
+            cmd.env("PALISADE_GATEWAY", self.listen_url());
+        }
+        let out = cmd
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run palisade {args:?}: {e}"));
+        CliOutput {
+            success: out.status.success(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// [`Palisade::cli`], which must succeed: its standard output.
+    pub fn cli_ok(&self, args: &[&str]) -> String {
+        let out = self.cli(args);
+        assert!(out.success, "palisade {args:?}: {}", out.stderr);
+        out.stdout
     }
 
     /// The `--state-dir` in use.

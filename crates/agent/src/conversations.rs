@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 
 use palisade_api::time::Timestamp;
-use palisade_store::{AgentRecord, RecordKind, Store};
+use palisade_store::{AgentRecord, RecordKind, Store, StoreError};
 use serde_json::{Value, json};
 
 /// A conversation: its id, agent, owner and messages (OpenAI Chat shape,
@@ -24,6 +24,16 @@ pub struct Conversation {
     pub owner: String,
     /// The messages so far.
     pub messages: Vec<Value>,
+}
+
+/// Why a conversation cannot be opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OpenError {
+    /// The id belongs to another caller or agent (said as "not found", so as
+    /// not to tell that it exists).
+    NotFound,
+    /// The store failed.
+    Store(String),
 }
 
 /// The conversations and tasks of every agent.
@@ -85,8 +95,47 @@ impl Conversations {
             }))
     }
 
+    /// Conversation `id` of agent `namespace/agent` for `owner`: the stored
+    /// one, or a new empty one claimed under that id.
+    pub async fn open(
+        &self,
+        id: &str,
+        namespace: &str,
+        agent: &str,
+        owner: &str,
+    ) -> Result<Conversation, OpenError> {
+        if let Some(found) = self
+            .load(id, namespace, agent, owner)
+            .await
+            .map_err(OpenError::Store)?
+        {
+            return Ok(found);
+        }
+        let fresh = Conversation {
+            id: id.to_string(),
+            namespace: namespace.to_string(),
+            agent: agent.to_string(),
+            owner: owner.to_string(),
+            messages: Vec::new(),
+        };
+        // The store refuses to hand someone else's record over.
+        match self.put_conversation(&fresh).await {
+            Ok(()) => Ok(fresh),
+            Err(StoreError::InvalidObject(_)) => Err(OpenError::NotFound),
+            Err(e) => Err(OpenError::Store(format!(
+                "cannot store conversation {id}: {e}"
+            ))),
+        }
+    }
+
     /// Stores a conversation.
     pub async fn save(&self, conversation: &Conversation) -> Result<(), String> {
+        self.put_conversation(conversation)
+            .await
+            .map_err(|e| format!("cannot store conversation {}: {e}", conversation.id))
+    }
+
+    async fn put_conversation(&self, conversation: &Conversation) -> Result<(), StoreError> {
         self.put(
             RecordKind::Conversation,
             &conversation.id,
@@ -109,6 +158,7 @@ impl Conversations {
         let id = task.get("id").and_then(Value::as_str).unwrap_or_default();
         self.put(RecordKind::Task, id, namespace, agent, owner, task.clone())
             .await
+            .map_err(|e| format!("cannot store task {id}: {e}"))
     }
 
     /// Task `id` of agent `namespace/agent` as `owner` sees it.
@@ -137,7 +187,7 @@ impl Conversations {
         agent: &str,
         owner: &str,
         data: Value,
-    ) -> Result<(), String> {
+    ) -> Result<(), StoreError> {
         let now = Timestamp::now();
         self.store
             .put_agent_record(AgentRecord {
@@ -152,7 +202,6 @@ impl Conversations {
             })
             .await
             .map(|_| ())
-            .map_err(|e| format!("cannot store {} {id}: {e}", kind.as_str()))
     }
 }
 

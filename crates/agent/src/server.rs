@@ -24,7 +24,7 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use crate::a2a::{self, Dialect, Method, State, StreamEvent, UserMessage, codes};
-use crate::conversations::{Conversation, Conversations, new_id};
+use crate::conversations::{Conversations, OpenError, new_id};
 use crate::definition::{AgentDef, Definitions, MAX_RECOMMENDED_TOOLS, too_many_tools};
 use crate::runtime::{Event, Runtime};
 
@@ -277,32 +277,17 @@ impl Agents {
         let context_id = message.context_id.clone().unwrap_or_else(new_id);
         let lock = self.conversations.lock(&context_id);
         let _turn = lock.lock().await;
-        let internal = |e: String| (codes::INTERNAL_ERROR, e);
-        let mut conversation = match self
+        let mut conversation = self
             .conversations
-            .load(&context_id, &def.namespace, &def.name, &owner)
+            .open(&context_id, &def.namespace, &def.name, &owner)
             .await
-            .map_err(internal)?
-        {
-            Some(c) => c,
-            None => {
-                let fresh = Conversation {
-                    id: context_id.clone(),
-                    namespace: def.namespace.clone(),
-                    agent: def.name.clone(),
-                    owner: owner.clone(),
-                    messages: Vec::new(),
-                };
-                // Claims the id; fails when it is someone else's.
-                self.conversations.save(&fresh).await.map_err(|_| {
-                    (
-                        codes::INVALID_PARAMS,
-                        format!("context {context_id} not found"),
-                    )
-                })?;
-                fresh
-            }
-        };
+            .map_err(|e| match e {
+                OpenError::NotFound => (
+                    codes::INVALID_PARAMS,
+                    format!("context {context_id} not found"),
+                ),
+                OpenError::Store(e) => (codes::INTERNAL_ERROR, e),
+            })?;
         let task_id = new_id();
         let user = a2a::message(
             false,

@@ -12,6 +12,9 @@
 #   PALISADE_BIN=... use this binary instead of `cargo build --release -p palisade`
 #   DIRECT_ONLY=1    measure nginx alone (no Palisade)
 #   GUARD_BENCH=0    skip the LLM route section (guarded vs unguarded 4 KiB prompt)
+#   JWT_BENCH=0      skip the authenticated route section (RS256 JWT + CEL rule vs plain)
+#   BASELINE_BIN=... a previous palisade binary: the authenticated route section
+#                    also measures it (same config, rounds alternating) as a baseline
 #   BENCH_KEEP=1     keep the temp dir (configs, logs, raw wrk output)
 #
 # Installs wrk and nginx from Debian when missing. Pins the servers to CPU 0
@@ -28,6 +31,7 @@ ROUNDS="${ROUNDS:-3}"
 WARMUP="${WARMUP:-2s}"
 DIRECT_ONLY="${DIRECT_ONLY:-0}"
 GUARD_BENCH="${GUARD_BENCH:-1}"
+JWT_BENCH="${JWT_BENCH:-1}"
 
 say() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -66,9 +70,10 @@ TMP="$(mktemp -d /tmp/palisade-bench.XXXXXX)"
 chmod 755 "$TMP"
 NGINX_PID=""
 PALISADE_PID=""
+BASELINE_PID=""
 cleanup() {
     local rc=$?
-    for pid in "$PALISADE_PID" "$NGINX_PID"; do
+    for pid in "$PALISADE_PID" "$BASELINE_PID" "$NGINX_PID"; do
         if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
             kill -TERM "$pid" 2>/dev/null || true
             for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
@@ -114,6 +119,9 @@ mkdir -p "$TMP/www" "$TMP/nginx"
 chmod 755 "$TMP/www"
 head -c 1024 /dev/zero | tr '\0' 'p' >"$TMP/www/1k.txt"
 chmod 644 "$TMP/www/1k.txt"
+mkdir -p "$TMP/www/jwt"
+cp "$TMP/www/1k.txt" "$TMP/www/jwt/1k.txt"
+chmod 755 "$TMP/www/jwt"; chmod 644 "$TMP/www/jwt/1k.txt"
 cat >"$TMP/nginx.conf" <<CONF
 worker_processes 1;
 daemon off;
@@ -159,6 +167,27 @@ if [ "$DIRECT_ONLY" != 1 ]; then
     [ -x "$BIN" ] || die "no palisade binary at $BIN"
     P_PORT="$(free_port)"
     A_PORT="$(free_port)"
+    # An RS256 key, its JWKS and a token for the authenticated route.
+    python3 - "$TMP" <<'PY'
+import base64, json, subprocess, sys, time
+tmp = sys.argv[1]
+b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+subprocess.run(["openssl", "genrsa", "-out", f"{tmp}/jwt.pem", "2048"], check=True, capture_output=True)
+modulus = subprocess.run(["openssl", "rsa", "-in", f"{tmp}/jwt.pem", "-noout", "-modulus"],
+                         check=True, capture_output=True, text=True).stdout.strip().split("=", 1)[1]
+jwks = {"keys": [{"kty": "RSA", "kid": "bench", "alg": "RS256", "use": "sig",
+                  "n": b64(bytes.fromhex(modulus)), "e": b64((65537).to_bytes(3, "big"))}]}
+now = int(time.time())
+signed = b64(json.dumps({"alg": "RS256", "typ": "JWT", "kid": "bench"}).encode()) + "." + \
+    b64(json.dumps({"iss": "https://bench.test/", "sub": "bench", "aud": "bench", "iat": now, "exp": now + 3600}).encode())
+signature = subprocess.run(["openssl", "dgst", "-sha256", "-sign", f"{tmp}/jwt.pem"],
+                           input=signed.encode(), check=True, capture_output=True).stdout
+open(f"{tmp}/jwks.json", "w").write(json.dumps(jwks))
+open(f"{tmp}/token", "w").write(signed + "." + b64(signature))
+PY
+    JWKS="$(cat "$TMP/jwks.json")"
+    TOKEN="$(cat "$TMP/token")"
+    printf 'wrk.headers["authorization"] = "Bearer %s"\n' "$TOKEN" >"$TMP/jwt.lua"
     cat >"$TMP/palisade.yaml" <<YAML
 # nginx, reached as a Service by name.
 apiVersion: v1
@@ -226,6 +255,31 @@ spec:
         request:
           - regex: {action: Reject, matches: ["credit card"]}
           - regex: {action: Mask, builtins: [CreditCard, Ssn, Email, PhoneNumber, CaSin, Iban, AwsAccessKey, GithubToken, PrivateKey]}
+---
+# The authenticated route: an RS256 JWT and a CEL rule on every request.
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: jwt, namespace: default}
+spec:
+  rules:
+    - matches: [{path: {type: PathPrefix, value: /jwt}}]
+      backendRefs: [{name: nginx, port: $NGINX_PORT}]
+---
+apiVersion: agentgateway.dev/v1alpha1
+kind: AgentgatewayPolicy
+metadata: {name: jwt, namespace: default}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: HTTPRoute, name: jwt}]
+  traffic:
+    jwtAuthentication:
+      providers:
+        - issuer: https://bench.test/
+          audiences: [bench]
+          jwks: {inline: '$JWKS'}
+    authorization:
+      action: Allow
+      policy:
+        matchExpressions: ['jwt.sub == "bench" && request.method == "GET"']
 YAML
     mkdir -p "$TMP/state"
     say "starting palisade on 127.0.0.1:$P_PORT (admin 127.0.0.1:$A_PORT)"
@@ -236,6 +290,16 @@ YAML
     wait_http "http://127.0.0.1:$A_PORT/readyz" 30 "$PALISADE_PID" "$TMP/palisade.log" palisade
     RSS_IDLE_BEFORE="$(rss_kb "$PALISADE_PID")"
     PROXY_URL="http://127.0.0.1:$P_PORT/1k.txt"
+    if [ -n "${BASELINE_BIN:-}" ]; then
+        B_PORT="$(free_port)"
+        mkdir -p "$TMP/state-baseline"
+        say "starting the baseline palisade ($BASELINE_BIN) on 127.0.0.1:$B_PORT"
+        "${SERVER_PIN[@]}" "$BASELINE_BIN" run -f "$TMP/palisade.yaml" \
+            --listen "127.0.0.1:$B_PORT" --admin-addr "127.0.0.1:$(free_port)" \
+            --state-dir "$TMP/state-baseline" >"$TMP/baseline.log" 2>&1 &
+        BASELINE_PID=$!
+        wait_http "http://127.0.0.1:$B_PORT/1k.txt" 30 "$BASELINE_PID" "$TMP/baseline.log" baseline
+    fi
     got="$(curl -sS -o "$TMP/check.txt" -w '%{http_code}' --max-time 5 "$PROXY_URL" || true)"
     if [ "$got" != 200 ] || ! cmp -s "$TMP/check.txt" "$TMP/www/1k.txt"; then
         echo "--- palisade output ---" >&2; tail -n 50 "$TMP/palisade.log" >&2 || true
@@ -320,6 +384,60 @@ if [ -n "$PROXY_URL" ]; then
         "$(awk -v k="$RSS_IDLE_BEFORE" 'BEGIN { print k / 1024 }')" \
         "$(awk -v k="$RSS_AFTER" 'BEGIN { print k / 1024 }')" \
         "$(awk -v k="$HWM" 'BEGIN { print k / 1024 }')"
+fi
+
+# --- authenticated route: JWT + CEL vs plain ----------------------------------------
+if [ -n "$PROXY_URL" ] && [ "$JWT_BENCH" = 1 ]; then
+    JWT_URL="http://127.0.0.1:$P_PORT/jwt/1k.txt"
+    got="$(curl -sS -o /dev/null -w '%{http_code}' --max-time 5 -H "authorization: Bearer $TOKEN" "$JWT_URL" || true)"
+    [ "$got" = 200 ] || die "GET $JWT_URL with the token gave status '$got' (want 200)"
+    got="$(curl -sS -o /dev/null -w '%{http_code}' --max-time 5 "$JWT_URL" || true)"
+    [ "$got" = 401 ] || die "GET $JWT_URL without a token gave status '$got' (want 401)"
+    say "JWT section warm-up"
+    run_wrk jwt "$JWT_URL" "$WARMUP" "$TMP/jwt.lua" >/dev/null
+    : >"$TMP/plain2.results"
+    : >"$TMP/jwt.results"
+    for i in $(seq "$ROUNDS"); do
+        r="$(run_wrk proxy "$PROXY_URL" "$DURATION")"
+        echo "$r" >>"$TMP/plain2.results"
+        say "round $i plain route: rps p50_ms p99_ms = $r"
+        r="$(run_wrk jwt "$JWT_URL" "$DURATION" "$TMP/jwt.lua")"
+        echo "$r" >>"$TMP/jwt.results"
+        say "round $i jwt route:   rps p50_ms p99_ms = $r"
+        if [ -n "$BASELINE_PID" ]; then
+            r="$(run_wrk baseline-plain "http://127.0.0.1:$B_PORT/1k.txt" "$DURATION")"
+            echo "$r" >>"$TMP/baseline-plain.results"
+            say "round $i baseline plain: rps p50_ms p99_ms = $r"
+            r="$(run_wrk baseline-jwt "http://127.0.0.1:$B_PORT/jwt/1k.txt" "$DURATION" "$TMP/jwt.lua")"
+            echo "$r" >>"$TMP/baseline-jwt.results"
+            say "round $i baseline jwt:   rps p50_ms p99_ms = $r"
+        fi
+    done
+    L_RPS="$(col_median "$TMP/plain2.results" 1)"; L_P50="$(col_median "$TMP/plain2.results" 2)"; L_P99="$(col_median "$TMP/plain2.results" 3)"
+    J_RPS="$(col_median "$TMP/jwt.results" 1)"; J_P50="$(col_median "$TMP/jwt.results" 2)"; J_P99="$(col_median "$TMP/jwt.results" 3)"
+    echo
+    echo "### Authenticated route vs plain route (same run)"
+    echo
+    echo "GET 1 KiB through a route whose policy verifies an RS256 JWT (inline JWKS) and evaluates one CEL rule"
+    echo "(\`jwt.sub == \"bench\" && request.method == \"GET\"\`), against the plain route, rounds alternating."
+    echo
+    echo "| route | requests/s | p50 | p99 | rps / plain route |"
+    echo "|---|---:|---:|---:|---:|"
+    printf '| plain | %.0f | %.2f ms | %.2f ms | 1.00 |\n' "$L_RPS" "$L_P50" "$L_P99"
+    printf '| JWT + CEL | %.0f | %.2f ms | %.2f ms | %s |\n' "$J_RPS" "$J_P50" "$J_P99" \
+        "$(awk -v j="$J_RPS" -v l="$L_RPS" 'BEGIN { printf "%.2f", j / l }')"
+    if [ -n "$BASELINE_PID" ]; then
+        BL_RPS="$(col_median "$TMP/baseline-plain.results" 1)"; BL_P50="$(col_median "$TMP/baseline-plain.results" 2)"; BL_P99="$(col_median "$TMP/baseline-plain.results" 3)"
+        BJ_RPS="$(col_median "$TMP/baseline-jwt.results" 1)"; BJ_P50="$(col_median "$TMP/baseline-jwt.results" 2)"; BJ_P99="$(col_median "$TMP/baseline-jwt.results" 3)"
+        printf '| baseline: plain | %.0f | %.2f ms | %.2f ms | %s |\n' "$BL_RPS" "$BL_P50" "$BL_P99" \
+            "$(awk -v b="$BL_RPS" -v l="$L_RPS" 'BEGIN { printf "%.2f", b / l }')"
+        printf '| baseline: JWT + CEL | %.0f | %.2f ms | %.2f ms | %s |\n' "$BJ_RPS" "$BJ_P50" "$BJ_P99" \
+            "$(awk -v b="$BJ_RPS" -v l="$L_RPS" 'BEGIN { printf "%.2f", b / l }')"
+        echo
+        printf 'JWT + CEL route, this build vs the baseline: %s; the baseline'"'"'s own JWT/plain ratio: %s.\n' \
+            "$(awk -v j="$J_RPS" -v b="$BJ_RPS" 'BEGIN { printf "%.2f", j / b }')" \
+            "$(awk -v j="$BJ_RPS" -v l="$BL_RPS" 'BEGIN { printf "%.2f", j / l }')"
+    fi
 fi
 
 # --- LLM route: guarded vs unguarded ---------------------------------------------

@@ -51,11 +51,11 @@ impl CallerVerifier for Callers {
                 && ct_eq(&sha256(token.as_bytes()), hash)
             {
                 let claims = json!({"sub": ADMIN_USER});
-                return Ok(Identity {
-                    issuer: self.tokens.issuer().to_string(),
-                    subject: ADMIN_USER.to_string(),
-                    claims: Claims::new(claims.as_object().cloned().unwrap_or_default()),
-                });
+                return Ok(Identity::new(
+                    self.tokens.issuer().to_string(),
+                    ADMIN_USER.to_string(),
+                    Claims::new(claims.as_object().cloned().unwrap_or_default()),
+                ));
             }
             if let Some(result) = self.tokens.verify_claims(token) {
                 let (user, uid, claims) = result?;
@@ -65,19 +65,19 @@ impl CallerVerifier for Callers {
                         "the token's service account {ns}/{name} no longer exists"
                     ));
                 }
-                return Ok(Identity {
-                    issuer: self.tokens.issuer().to_string(),
-                    subject: user.name,
+                return Ok(Identity::new(
+                    self.tokens.issuer().to_string(),
+                    user.name,
                     claims,
-                });
+                ));
             }
             if let Some(result) = self.oidc.identify(token).await {
                 let (user, claims) = result?;
-                return Ok(Identity {
-                    issuer: claims.iss().unwrap_or_default().to_string(),
-                    subject: user.name,
+                return Ok(Identity::new(
+                    claims.iss().unwrap_or_default().to_string(),
+                    user.name,
                     claims,
-                });
+                ));
             }
             Err("the token is neither Palisade's nor a configured OIDCProvider's".into())
         })

@@ -235,11 +235,11 @@ mod tests {
     use super::*;
 
     fn caller(subject: &str, claims: Value) -> Identity {
-        Identity {
-            issuer: "i".into(),
-            subject: subject.into(),
-            claims: Claims::new(claims.as_object().unwrap().clone()),
-        }
+        Identity::new(
+            "i".into(),
+            subject.into(),
+            Claims::new(claims.as_object().unwrap().clone()),
+        )
     }
 
     fn rules(list: Vec<Rule>) -> AccessRules {

@@ -13,6 +13,8 @@ use std::sync::Arc;
 
 use palisade_api::kinds::agentgateway::shared::{Authorization, AuthorizationAction};
 use palisade_cel::{CelValue, Program, Vars};
+
+use crate::jwt::Identity;
 use serde_json::Value;
 
 /// One rule: one `matchExpressions` entry of one policy.
@@ -33,10 +35,52 @@ impl Rule {
     }
 }
 
+/// What of the request the rules read, so that only that is converted.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Needs {
+    /// `request` (method and path).
+    pub request: bool,
+    /// `request.headers` (or `request` as a whole).
+    pub headers: bool,
+    /// `source`.
+    pub source: bool,
+}
+
+impl Needs {
+    fn of(program: &Program) -> Needs {
+        let mut needs = Needs::default();
+        for path in program.variables().paths() {
+            match path.segments() {
+                [root] if root == "request" => {
+                    needs.request = true;
+                    needs.headers = true;
+                }
+                [root, field, ..] if root == "request" => {
+                    needs.request = true;
+                    needs.headers |= field == "headers";
+                }
+                [root, ..] if root == "source" => needs.source = true,
+                _ => {}
+            }
+        }
+        needs
+    }
+
+    /// What either needs.
+    pub fn union(self, other: Needs) -> Needs {
+        Needs {
+            request: self.request || other.request,
+            headers: self.headers || other.headers,
+            source: self.source || other.source,
+        }
+    }
+}
+
 /// The pooled authorization rules of a route.
 #[derive(Default, Clone)]
 pub struct Rules {
     rules: Vec<Arc<Rule>>,
+    needs: Needs,
 }
 
 impl std::fmt::Debug for Rules {
@@ -69,6 +113,7 @@ impl Rules {
     ) -> Result<Rules, String> {
         let policy: Arc<str> = Arc::from(policy);
         let mut rules = Vec::new();
+        let mut needs = Needs::default();
         for (index, source) in authorization.expressions().iter().enumerate() {
             let program = Program::compile(source.as_str())
                 .map_err(|e| format!("policy.matchExpressions[{index}]: {e}"))?;
@@ -78,6 +123,7 @@ impl Rules {
                     variables.join(", ")
                 ));
             }
+            needs = needs.union(Needs::of(&program));
             rules.push(Arc::new(Rule {
                 policy: policy.clone(),
                 index,
@@ -86,14 +132,22 @@ impl Rules {
                 scopes: scopes_tested(source.as_str()),
             }));
         }
-        Ok(Rules { rules })
+        Ok(Rules { rules, needs })
     }
 
     /// These rules pooled with `other`'s.
     pub fn pooled(&self, other: &Rules) -> Rules {
         let mut rules = self.rules.clone();
         rules.extend(other.rules.iter().cloned());
-        Rules { rules }
+        Rules {
+            rules,
+            needs: self.needs.union(other.needs),
+        }
+    }
+
+    /// What of the request the rules read.
+    pub fn needs(&self) -> Needs {
+        self.needs
     }
 
     /// Whether there are no rules (everything is allowed).
@@ -209,15 +263,14 @@ fn scopes_tested(source: &str) -> Vec<String> {
     out
 }
 
-/// What rules may read of a request, converted to CEL once per request:
-/// `jwt` (the caller's claims), `agent` (when the caller is an agent),
-/// `request` (method, path, headers without credentials) and `source`
-/// (address, identity).
+/// What rules may read of a request: `jwt` and `agent` from the caller
+/// (converted once per token, see [`Identity::cel`]), and, when a rule reads
+/// them, `request` (method, path, and headers without credentials) and
+/// `source` (address, identity), converted once per request.
 pub struct RequestVars {
-    jwt: Option<CelValue>,
-    agent: Option<CelValue>,
-    request: CelValue,
-    source: CelValue,
+    caller: Option<Arc<Identity>>,
+    request: Option<CelValue>,
+    source: Option<CelValue>,
 }
 
 impl std::fmt::Debug for RequestVars {
@@ -227,39 +280,45 @@ impl std::fmt::Debug for RequestVars {
 }
 
 impl RequestVars {
-    /// The variables of a request from `address` by `caller` (if known).
+    /// The variables `needs` asks for, of a request from `address` by
+    /// `caller` (if known).
     pub fn new(
+        needs: Needs,
         method: &http::Method,
         path: &str,
         headers: &http::HeaderMap,
         address: std::net::IpAddr,
-        caller: Option<&crate::jwt::Identity>,
+        caller: Option<&Arc<Identity>>,
     ) -> RequestVars {
-        let headers: serde_json::Map<String, Value> = headers
-            .iter()
-            .filter(|(name, _)| {
-                !matches!(
-                    name.as_str(),
-                    "authorization" | "cookie" | "proxy-authorization"
-                )
-            })
-            .filter_map(|(name, value)| {
-                Some((name.as_str().to_string(), Value::from(value.to_str().ok()?)))
-            })
-            .collect();
-        let request =
-            serde_json::json!({"method": method.as_str(), "path": path, "headers": headers});
-        let source = serde_json::json!({
-            "address": address.to_string(),
-            "identity": caller.map(|c| c.subject.as_str()),
+        let request = needs.request.then(|| {
+            let mut request = serde_json::json!({"method": method.as_str(), "path": path});
+            if needs.headers {
+                let headers: serde_json::Map<String, Value> = headers
+                    .iter()
+                    .filter(|(name, _)| {
+                        !matches!(
+                            name.as_str(),
+                            "authorization" | "cookie" | "proxy-authorization"
+                        )
+                    })
+                    .filter_map(|(name, value)| {
+                        Some((name.as_str().to_string(), Value::from(value.to_str().ok()?)))
+                    })
+                    .collect();
+                request["headers"] = Value::Object(headers);
+            }
+            CelValue::from_json(&request)
+        });
+        let source = needs.source.then(|| {
+            CelValue::from_json(&serde_json::json!({
+                "address": address.to_string(),
+                "identity": caller.map(|c| c.subject.as_str()),
+            }))
         });
         RequestVars {
-            jwt: caller.map(|c| CelValue::from_json(&Value::Object(c.claims.as_map().clone()))),
-            agent: caller
-                .and_then(|c| c.claims.get("palisade.dev")?.get("agent"))
-                .map(CelValue::from_json),
-            request: CelValue::from_json(&request),
-            source: CelValue::from_json(&source),
+            caller: caller.cloned(),
+            request,
+            source,
         }
     }
 
@@ -267,14 +326,19 @@ impl RequestVars {
     /// reading them without a caller fails to evaluate (counts as false).
     pub fn bind(&self) -> Vars<'_> {
         let mut vars = Vars::new();
-        if let Some(jwt) = &self.jwt {
+        if let Some(caller) = &self.caller {
+            let (jwt, agent) = caller.cel();
             vars.bind("jwt", jwt);
+            if let Some(agent) = agent {
+                vars.bind("agent", agent);
+            }
         }
-        if let Some(agent) = &self.agent {
-            vars.bind("agent", agent);
+        if let Some(request) = &self.request {
+            vars.bind("request", request);
         }
-        vars.bind("request", &self.request);
-        vars.bind("source", &self.source);
+        if let Some(source) = &self.source {
+            vars.bind("source", source);
+        }
         vars
     }
 }
@@ -336,6 +400,24 @@ mod tests {
         .unwrap();
         let err = Rules::compile("ns/p", &authorization, &["jwt", "request"]).unwrap_err();
         assert!(err.contains("`mcp`"), "{err}");
+    }
+
+    #[test]
+    fn only_what_rules_read_is_converted() {
+        let jwt_only = rules("ns/a", "Allow", &["jwt.sub == 'x'"]);
+        assert_eq!(jwt_only.needs(), Needs::default());
+        let method = rules("ns/b", "Allow", &["request.method == 'GET'"]);
+        assert_eq!(
+            method.needs(),
+            Needs {
+                request: true,
+                headers: false,
+                source: false
+            }
+        );
+        let headers = rules("ns/c", "Deny", &["request.headers['x-block'] == 'yes'"]);
+        let pooled = method.pooled(&headers).pooled(&jwt_only);
+        assert!(pooled.needs().request && pooled.needs().headers && !pooled.needs().source);
     }
 
     #[test]

@@ -21,11 +21,12 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 use http::{Request, StatusCode};
 use palisade_api::kinds::agentgateway::authn::{AuthMode, JwtAuthentication, RemoteJwks};
+use palisade_cel::CelValue;
 use palisade_identity::{
     CacheConfig, Claims, JwksCache, JwksFetcher, JwtError, KeySet, Validation, verify,
     verify_with_cache,
@@ -34,13 +35,14 @@ use palisade_net::fetch::DocumentFetcher;
 use serde_json::{Map, Value};
 use tokio::sync::OnceCell;
 
+use crate::callers::CallerVerifier;
 use crate::token_location::TokenLocation;
+use crate::verified::{self, Verified};
 
 /// How long after a failed JWKS fetch requests are refused without trying again.
 const FETCH_BACKOFF: Duration = Duration::from_secs(5);
 
 /// A verified caller.
-#[derive(Debug)]
 pub struct Identity {
     /// The token's issuer.
     pub issuer: String,
@@ -48,9 +50,46 @@ pub struct Identity {
     pub subject: String,
     /// Every claim (for CEL rules).
     pub claims: Claims,
+    /// The claims and the agent claim in CEL's form, converted on first use
+    /// (a cached identity converts once per token, not once per request).
+    cel: OnceLock<(CelValue, Option<CelValue>)>,
+}
+
+impl fmt::Debug for Identity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Identity")
+            .field("issuer", &self.issuer)
+            .field("subject", &self.subject)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Identity {
+    /// The caller `subject` of `issuer`, with its token's claims.
+    pub fn new(issuer: String, subject: String, claims: Claims) -> Identity {
+        Identity {
+            issuer,
+            subject,
+            claims,
+            cel: OnceLock::new(),
+        }
+    }
+
+    /// The claims as CEL's `jwt` variable, and the agent the token names
+    /// (`palisade.dev.agent`) as CEL's `agent` variable, if any.
+    pub fn cel(&self) -> (&CelValue, Option<&CelValue>) {
+        let (jwt, agent) = self.cel.get_or_init(|| {
+            let jwt = CelValue::from_json(&Value::Object(self.claims.as_map().clone()));
+            let agent = self
+                .claims
+                .get("palisade.dev")
+                .and_then(|p| p.get("agent"))
+                .map(CelValue::from_json);
+            (jwt, agent)
+        });
+        (jwt, agent.as_ref())
+    }
+
     /// The principal name: `<issuer>#<subject>` (subjects are unique per issuer).
     pub fn principal(&self) -> String {
         format!("{}#{}", self.issuer, self.subject)
@@ -131,6 +170,8 @@ pub struct JwtAuth {
     providers: Vec<Provider>,
     location: TokenLocation,
     resource_metadata: Map<String, Value>,
+    /// Tokens verified a moment ago.
+    verified: Verified<Identity>,
 }
 
 impl fmt::Debug for JwtAuth {
@@ -202,6 +243,7 @@ impl JwtAuth {
             providers,
             location,
             resource_metadata,
+            verified: Verified::default(),
         })
     }
 
@@ -232,8 +274,13 @@ impl JwtAuth {
 
     /// Authenticates a request: the caller's identity, `None` for an
     /// anonymous caller the mode lets through, or why it is refused. The
-    /// token is taken out of the request in every case.
-    pub async fn authenticate<B>(&self, req: &mut Request<B>) -> Result<Option<Identity>, Refusal> {
+    /// token is taken out of the request in every case. A token of `own`'s
+    /// issuer (Palisade's service accounts) is verified by `own`.
+    pub async fn authenticate<B>(
+        &self,
+        req: &mut Request<B>,
+        own: Option<&dyn CallerVerifier>,
+    ) -> Result<Option<Arc<Identity>>, Refusal> {
         let token = match self.location.take(req) {
             Ok(Some(token)) => token,
             Ok(None) if self.mode == AuthMode::Strict => {
@@ -246,7 +293,7 @@ impl JwtAuth {
             Ok(None) => return Ok(None),
             Err(why) => return self.refuse_or_anonymous(why),
         };
-        match self.verify(&token).await {
+        match self.verify(&token, own).await {
             Ok(identity) => Ok(Some(identity)),
             Err(refusal) if refusal.status == StatusCode::UNAUTHORIZED => {
                 self.refuse_or_anonymous(refusal.description)
@@ -255,7 +302,7 @@ impl JwtAuth {
         }
     }
 
-    fn refuse_or_anonymous(&self, why: String) -> Result<Option<Identity>, Refusal> {
+    fn refuse_or_anonymous(&self, why: String) -> Result<Option<Arc<Identity>>, Refusal> {
         if self.mode == AuthMode::Permissive {
             tracing::debug!(policy = %self.policy, reason = %why, "invalid token let through (mode Permissive)");
             return Ok(None);
@@ -267,19 +314,53 @@ impl JwtAuth {
         })
     }
 
-    async fn verify(&self, token: &str) -> Result<Identity, Refusal> {
-        let invalid = |description: String| Refusal {
-            status: StatusCode::UNAUTHORIZED,
-            error: Some("invalid_token"),
-            description,
-        };
+    /// The identity a token proves: remembered when it was verified a
+    /// moment ago with the same keys, else checked now.
+    async fn verify(
+        &self,
+        token: &str,
+        own: Option<&dyn CallerVerifier>,
+    ) -> Result<Arc<Identity>, Refusal> {
+        let digest = verified::digest(token);
+        let now = unix_now();
+        if let Some(identity) = self
+            .verified
+            .get(&digest, now, |i| self.providers.get(i)?.current_keys())
+        {
+            return Ok(identity);
+        }
         let issuer = palisade_identity::unverified_issuer(token)
             .ok_or_else(|| invalid("the bearer token is not a JWT with an issuer".into()))?;
-        let provider = self
-            .providers
-            .iter()
-            .find(|p| p.issuer == issuer)
-            .ok_or_else(|| invalid("the token's issuer is not accepted here".into()))?;
+        let Some(index) = self.providers.iter().position(|p| p.issuer == issuer) else {
+            return match own.filter(|o| o.own_issuer() == issuer) {
+                Some(own) => own.verify(token).await.map(Arc::new).map_err(invalid),
+                None => Err(invalid("the token's issuer is not accepted here".into())),
+            };
+        };
+        let provider = &self.providers[index];
+        let (keys_before, identity) = self.verify_signature(provider, issuer, token).await?;
+        let identity = Arc::new(identity);
+        // Remembered only when the keys did not change during the check.
+        if let (Some(before), Some(after), Some(exp)) =
+            (keys_before, provider.current_keys(), identity.claims.exp())
+            && Arc::ptr_eq(&before, &after)
+        {
+            let valid_until = exp.saturating_add(provider.validation.leeway_secs as i64);
+            self.verified
+                .insert(digest, identity.clone(), valid_until, index, after, now);
+        }
+        Ok(identity)
+    }
+
+    /// Checks a token of `provider`'s `issuer`: its signature and claims.
+    /// Returns the keys the provider had before the check, and the identity.
+    async fn verify_signature(
+        &self,
+        provider: &Provider,
+        issuer: String,
+        token: &str,
+    ) -> Result<(Option<Arc<KeySet>>, Identity), Refusal> {
+        let keys_before = provider.current_keys();
         let verified = match &provider.keys {
             Keys::Inline(keys) => verify(token, keys, &provider.validation),
             Keys::Remote(remote) => {
@@ -296,12 +377,35 @@ impl JwtAuth {
             .sub()
             .ok_or_else(|| invalid("the token has no subject (sub)".into()))?
             .to_string();
-        Ok(Identity {
-            issuer,
-            subject,
-            claims,
-        })
+        Ok((keys_before, Identity::new(issuer, subject, claims)))
     }
+}
+
+impl Provider {
+    /// The keys the provider verifies with now (`None` before a remote key
+    /// set was first fetched).
+    fn current_keys(&self) -> Option<Arc<KeySet>> {
+        match &self.keys {
+            Keys::Inline(keys) => Some(keys.clone()),
+            Keys::Remote(remote) => remote.cache.get().map(JwksCache::keys),
+        }
+    }
+}
+
+/// A 401 for an invalid token, saying why.
+fn invalid(description: String) -> Refusal {
+    Refusal {
+        status: StatusCode::UNAUTHORIZED,
+        error: Some("invalid_token"),
+        description,
+    }
+}
+
+/// Seconds since the Unix epoch.
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
 }
 
 /// A remote key set, fetched on first use.

@@ -38,3 +38,4 @@ pub mod respond;
 pub mod route;
 pub mod serve;
 pub mod token_location;
+pub mod verified;

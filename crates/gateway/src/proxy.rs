@@ -296,16 +296,22 @@ impl Proxy {
         label: &Arc<str>,
         action: &Action,
     ) -> Response<Body> {
-        let identity = match self.own_token_caller(&mut req).await {
-            Some(Ok(identity)) => Some(Arc::new(identity)),
-            Some(Err(refusal)) => {
-                self.record(label, &ANONYMOUS, refusal.description.clone(), conn);
-                return respond::unauthorized(&refusal, None, None);
-            }
-            None => match self.policy_caller(&mut req, conn, label, action).await {
+        // With a JWT policy, its verifier also takes Palisade's own tokens
+        // (and only looks at the issuer when the token is not cached).
+        let identity = if action.policies.jwt.is_some() {
+            match self.policy_caller(&mut req, conn, label, action).await {
                 Ok(identity) => identity,
                 Err(response) => return response,
-            },
+            }
+        } else {
+            match self.own_token_caller(&mut req).await {
+                Some(Ok(identity)) => Some(Arc::new(identity)),
+                Some(Err(refusal)) => {
+                    self.record(label, &ANONYMOUS, refusal.description.clone(), conn);
+                    return respond::unauthorized(&refusal, None, None);
+                }
+                None => None,
+            }
         };
         self.serve_as(req, conn, label, action, identity).await
     }
@@ -321,35 +327,44 @@ impl Proxy {
         action: &Action,
         identity: Option<Arc<Identity>>,
     ) -> Response<Body> {
-        let principal: Arc<str> = identity
-            .as_ref()
-            .map_or_else(|| ANONYMOUS.clone(), |i| Arc::from(i.subject.as_str()));
+        // Built only when a refusal, a limit or an LLM meter needs them.
+        let principal = || -> Arc<str> {
+            identity
+                .as_ref()
+                .map_or_else(|| ANONYMOUS.clone(), |i| Arc::from(i.subject.as_str()))
+        };
+        // Authenticated callers are told apart by principal, others by address.
+        let caller = || match &identity {
+            Some(i) => CallerKey::Principal(Arc::from(i.principal())),
+            None => CallerKey::Address(conn.peer.ip()),
+        };
         // CEL rules read the request; its variables are built once, and only
         // when there are rules.
         let policies = &action.policies;
-        let vars = (policies.authz.is_some() || policies.mcp_authz.is_some()).then(|| {
+        let needs = [&policies.authz, &policies.mcp_authz]
+            .into_iter()
+            .flatten()
+            .map(|r| r.needs())
+            .reduce(|a, b| a.union(b));
+        let vars = needs.map(|needs| {
             Arc::new(RequestVars::new(
+                needs,
                 req.method(),
                 req.uri().path(),
                 req.headers(),
                 conn.peer.ip(),
-                identity.as_deref(),
+                identity.as_ref(),
             ))
         });
         if let (Some(rules), Some(vars)) = (&policies.authz, &vars) {
             let verdict = rules.decide(&vars.bind());
             if !verdict.allowed {
-                self.record(label, &principal, verdict.reason, conn);
+                self.record(label, &principal(), verdict.reason, conn);
                 return respond::forbidden("the route's authorization rules refuse this request");
             }
         }
-        // Authenticated callers are told apart by principal, others by address.
-        let caller = match &identity {
-            Some(i) => CallerKey::Principal(Arc::from(i.principal())),
-            None => CallerKey::Address(conn.peer.ip()),
-        };
         if let Some(limiter) = &action.policies.rate_limit
-            && let Err(limited) = limiter.admit(&caller, Instant::now())
+            && let Err(limited) = limiter.admit(&caller(), Instant::now())
         {
             self.metrics
                 .rate_limited
@@ -360,7 +375,7 @@ impl Proxy {
                 .inc();
             self.record(
                 label,
-                &principal,
+                &principal(),
                 format!("rate limit of {} exceeded", limited.policy),
                 conn,
             );
@@ -388,13 +403,14 @@ impl Proxy {
             if let Some(access) = &backend.access
                 && let Err(refusal) = access.check_resource(identity.as_deref())
             {
+                let principal = principal();
                 self.record(label, &principal, refusal.reason, conn);
                 return respond::forbidden(&format!("{} may not use {}", principal, backend.name));
             }
             let meter = UsageMeter {
                 route: label.clone(),
-                caller,
-                principal,
+                caller: caller(),
+                principal: principal(),
                 limiter: action
                     .policies
                     .rate_limit
@@ -445,8 +461,11 @@ impl Proxy {
             return Ok(None);
         };
         // The token the policy consumes never goes upstream.
-        match jwt.authenticate(req).await {
-            Ok(identity) => Ok(identity.map(Arc::new)),
+        match jwt
+            .authenticate(req, self.callers.get().map(|c| &**c))
+            .await
+        {
+            Ok(identity) => Ok(identity),
             Err(refusal) => {
                 self.record(
                     label,

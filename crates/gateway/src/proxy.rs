@@ -11,6 +11,7 @@ use http::uri::{PathAndQuery, Scheme};
 use http::{Request, Response, Uri};
 use hyper::body::Incoming;
 
+use crate::access::AccessRules;
 use crate::agents::{AgentService, agent_path};
 use crate::audit::{AuditEvent, AuditSink};
 use crate::authz::RequestVars;
@@ -24,7 +25,7 @@ use crate::llm_usage::UsageMeter;
 use crate::mcp_access::McpPolicies;
 use crate::mcp_endpoint::McpEndpoint;
 use crate::metrics::{LimitLabels, Metrics, RequestLabels, RouteLabels};
-use crate::plan::Plan;
+use crate::plan::{BuiltinMcp, BuiltinModel, Plan};
 use crate::rate_limit::CallerKey;
 use crate::respond;
 use crate::route::Action;
@@ -164,6 +165,88 @@ impl Proxy {
         }
     }
 
+    /// The built-in target a path on the default listener names, with the
+    /// label of its requests.
+    fn builtin<'p>(&self, plan: &'p Plan, path: &str) -> Option<(Builtin<'p>, Arc<str>)> {
+        if let Some(model) = plan.builtin_model(path) {
+            return Some((Builtin::Model(model), model.label.clone()));
+        }
+        if let Some((namespace, name)) = agent_path(path)
+            && let Some(agents) = self.agents.get()
+        {
+            let label = Arc::from(format!("Agent/{namespace}/{name}"));
+            let access = plan.agent_access(namespace, name).cloned();
+            return Some((
+                Builtin::Agent {
+                    agents: agents.clone(),
+                    namespace: namespace.to_string(),
+                    name: name.to_string(),
+                    access,
+                },
+                label,
+            ));
+        }
+        let (server, legacy, base_len) = plan.builtin_mcp(path)?;
+        Some((
+            Builtin::Mcp {
+                server,
+                legacy,
+                base_len,
+            },
+            server.label.clone(),
+        ))
+    }
+
+    /// Serves an authenticated request to a built-in target.
+    async fn serve_builtin(
+        &self,
+        builtin: Builtin<'_>,
+        req: Request<Incoming>,
+        conn: Conn,
+        label: &Arc<str>,
+        caller: Option<Arc<Identity>>,
+    ) -> Response<Body> {
+        match builtin {
+            Builtin::Model(model) => self.serve_as(req, conn, label, &model.action, caller).await,
+            Builtin::Agent {
+                agents,
+                namespace,
+                name,
+                access,
+            } => {
+                if let Some(access) = access
+                    && let Err(refusal) = access.check_resource(caller.as_deref())
+                {
+                    let principal = caller
+                        .as_ref()
+                        .map_or_else(|| ANONYMOUS.clone(), |c| Arc::from(c.subject.as_str()));
+                    self.record(label, &principal, refusal.reason, conn);
+                    return respond::forbidden(&format!("{principal} may not call {label}"));
+                }
+                agents.handle(namespace, name, caller, req).await
+            }
+            Builtin::Mcp {
+                server,
+                legacy,
+                base_len,
+            } => {
+                // Guards reach MCP through HTTPRoutes and AgentgatewayBackends.
+                let policies = McpPolicies {
+                    caller,
+                    access: server.access.clone(),
+                    audit: self.audit.get().map(|sink| (sink.clone(), label.clone())),
+                    ..McpPolicies::default()
+                };
+                if legacy {
+                    let base = req.uri().path()[..base_len].to_string();
+                    self.mcp.legacy(req, &server.spec, &base, &policies).await
+                } else {
+                    self.mcp.streamable(req, &server.spec, &policies).await
+                }
+            }
+        }
+    }
+
     async fn route(&self, req: Request<Incoming>, conn: Conn) -> (Arc<str>, Response<Body>) {
         let Some(plan) = self.plan.load_full() else {
             return (
@@ -178,9 +261,8 @@ impl Proxy {
             );
         };
         if plan.default_listener == Some(conn.local)
-            && let Some(model) = plan.builtin_model(req.uri().path())
+            && let Some((builtin, label)) = self.builtin(&plan, req.uri().path())
         {
-            let label = model.label.clone();
             let mut req = req;
             let caller = match self
                 .authenticated(&mut req, plan.allow_anonymous, &label, conn)
@@ -189,65 +271,7 @@ impl Proxy {
                 Ok(caller) => caller,
                 Err(refused) => return (label, refused),
             };
-            let response = self
-                .serve_as(req, conn, &label, &model.action, caller)
-                .await;
-            return (label, response);
-        }
-        if plan.default_listener == Some(conn.local)
-            && let Some((namespace, name)) = agent_path(req.uri().path())
-            && let Some(agents) = self.agents.get()
-        {
-            let label: Arc<str> = Arc::from(format!("Agent/{namespace}/{name}"));
-            let (namespace, name) = (namespace.to_string(), name.to_string());
-            let mut req = req;
-            let caller = match self
-                .authenticated(&mut req, plan.allow_anonymous, &label, conn)
-                .await
-            {
-                Ok(caller) => caller,
-                Err(refused) => return (label, refused),
-            };
-            if let Some(access) = plan.agent_access(&namespace, &name)
-                && let Err(refusal) = access.check_resource(caller.as_deref())
-            {
-                let principal = caller
-                    .as_ref()
-                    .map_or_else(|| ANONYMOUS.clone(), |c| Arc::from(c.subject.as_str()));
-                self.record(&label, &principal, refusal.reason, conn);
-                return (
-                    label.clone(),
-                    respond::forbidden(&format!("{principal} may not call {label}")),
-                );
-            }
-            let response = agents.clone().handle(namespace, name, caller, req).await;
-            return (label, response);
-        }
-        if plan.default_listener == Some(conn.local)
-            && let Some((server, legacy, base_len)) = plan.builtin_mcp(req.uri().path())
-        {
-            let (spec, label) = (&server.spec, server.label.clone());
-            let mut req = req;
-            let caller = match self
-                .authenticated(&mut req, plan.allow_anonymous, &label, conn)
-                .await
-            {
-                Ok(caller) => caller,
-                Err(refused) => return (label, refused),
-            };
-            // Guards reach MCP through HTTPRoutes and AgentgatewayBackends.
-            let policies = McpPolicies {
-                caller,
-                access: server.access.clone(),
-                audit: self.audit.get().map(|sink| (sink.clone(), label.clone())),
-                ..McpPolicies::default()
-            };
-            let response = if legacy {
-                let base = req.uri().path()[..base_len].to_string();
-                self.mcp.legacy(req, spec, &base, &policies).await
-            } else {
-                self.mcp.streamable(req, spec, &policies).await
-            };
+            let response = self.serve_builtin(builtin, req, conn, &label, caller).await;
             return (label, response);
         }
         let host = request_host(&req);
@@ -589,6 +613,25 @@ impl Handler for Proxy {
             .observe(elapsed.as_secs_f64());
         response
     }
+}
+
+/// A built-in target of the default listener.
+enum Builtin<'p> {
+    /// A ModelConfig at `/llm/<ns>/<name>/...`.
+    Model(&'p BuiltinModel),
+    /// An agent at `/api/a2a/<ns>/<name>`, with the AccessPolicies on it.
+    Agent {
+        agents: Arc<dyn AgentService>,
+        namespace: String,
+        name: String,
+        access: Option<Arc<AccessRules>>,
+    },
+    /// An MCP server at `/mcp/<ns>/<name>` or `/sse/<ns>/<name>`.
+    Mcp {
+        server: &'p BuiltinMcp,
+        legacy: bool,
+        base_len: usize,
+    },
 }
 
 /// Where OAuth protected resource metadata (RFC 9728) is served.
